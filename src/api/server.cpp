@@ -1,0 +1,43 @@
+#include "api/server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "api/http_util.h"
+
+namespace ebb::api {
+
+HttpServer::HttpServer(ServerContext ctx) : ctx_(ctx), srv_(std::make_unique<httplib::Server>()) {
+  // Each streaming response holds a worker for its whole length: size the pool for many clients.
+  srv_->new_task_queue = [] { return new httplib::ThreadPool(256); };
+  srv_->set_payload_max_length(64ull << 20);
+  srv_->set_keep_alive_max_count(10000);
+  srv_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "internal error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("unhandled error: {}", what);
+    send_error(res, 500, what);
+  });
+  srv_->Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content("ebb is running", "text/plain"); });
+  srv_->Get("/api/version", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"version", "0.1.0"}}); });
+  add_ollama_routes(*srv_, ctx_);
+}
+
+HttpServer::~HttpServer() = default;
+
+int HttpServer::bind(const std::string& host, int port) {
+  int bound = port == 0 ? srv_->bind_to_any_port(host) : (srv_->bind_to_port(host, port) ? port : -1);
+  if (bound < 0) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
+  return bound;
+}
+
+void HttpServer::listen() { srv_->listen_after_bind(); }
+
+void HttpServer::stop() { srv_->stop(); }
+
+}  // namespace ebb::api

@@ -1,0 +1,38 @@
+#pragma once
+// The HTTP front: owns the cpp-httplib server and wires the routes to the supervisor.
+#include <memory>
+#include <string>
+
+#include "supervisor/model_manager.h"
+#include "supervisor/model_registry.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace ebb::api {
+
+struct ServerContext {
+  supervisor::ModelRegistry& registry;
+  supervisor::ModelManager& manager;
+};
+
+class HttpServer {
+ public:
+  explicit HttpServer(ServerContext ctx);
+  ~HttpServer();
+  // Binds host:port (port 0 = ephemeral). Returns the bound port; throws on failure.
+  int bind(const std::string& host, int port);
+  // Serves until stop(). Blocks.
+  void listen();
+  void stop();
+
+ private:
+  ServerContext ctx_;
+  std::unique_ptr<httplib::Server> srv_;
+};
+
+// Route groups (each in its own file).
+void add_ollama_routes(httplib::Server& srv, ServerContext ctx);
+
+}  // namespace ebb::api

@@ -1,0 +1,102 @@
+// `ebb serve`: the supervisor. HTTP API, model registry, runner lifecycle.
+#include <signal.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "api/server.h"
+#include "cli/commands.h"
+#include "common/config.h"
+#include "supervisor/model_manager.h"
+#include "supervisor/model_registry.h"
+
+namespace ebb::cli {
+namespace {
+
+struct ServeArgs {
+  std::string host, models, config, device_memory, headroom;
+};
+
+std::string self_exe() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw std::runtime_error("cannot find the ebb binary (/proc/self/exe)");
+  return std::string(buf, n);
+}
+
+int serve(const ServeArgs& a) {
+  Config cfg;
+  if (!a.config.empty()) cfg = load_config_file(a.config);
+  // Precedence: flag, then environment, then config file, then default.
+  std::string host_text = !a.host.empty() ? a.host : std::getenv("EBB_HOST") ? std::getenv("EBB_HOST") : "";
+  HostPort hp = host_text.empty() ? cfg.server.host : parse_host_port(host_text);
+  std::string models = !a.models.empty() ? a.models : std::getenv("EBB_MODELS") ? std::getenv("EBB_MODELS") : cfg.server.models;
+  if (models.empty()) models = (std::filesystem::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".ebb" / "models").string();
+
+  // Signals go to one thread only, which stops the server cleanly.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  supervisor::ModelRegistry registry(models);
+  for (const auto& m : cfg.models) {
+    supervisor::ModelEntry e;
+    e.name = m.name;
+    e.path = resolve_model_path(m, models).string();
+    e.settings = m;
+    registry.add_configured(e);
+  }
+  registry.refresh();
+
+  supervisor::ModelManager::Config mc;
+  mc.exe = self_exe();
+  mc.default_keep_alive = cfg.memory.keep_alive;
+  supervisor::ModelManager manager(mc);
+
+  api::HttpServer http({registry, manager});
+  int port = http.bind(hp.host, hp.port);
+  spdlog::info("ebb listening on {}:{} (models: {})", hp.host, port, models);
+  std::cout << "listening on " << hp.host << ":" << port << std::endl;
+
+  std::thread sig([&] {
+    int s = 0;
+    sigwait(&set, &s);
+    spdlog::info("signal {}: shutting down", s);
+    http.stop();
+  });
+  sig.detach();
+  http.listen();
+  manager.stop_all();
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& root) {
+  auto a = std::make_shared<ServeArgs>();
+  auto* cmd = root.add_subcommand("serve", "run the server (Ollama API on 127.0.0.1:11434)");
+  cmd->add_option("--host", a->host, "listen address host:port, :port or port (env EBB_HOST)");
+  cmd->add_option("--models", a->models, "models directory; a model's name is its file name without .gguf (env EBB_MODELS)");
+  cmd->add_option("--config", a->config, "TOML config file");
+  cmd->add_option("--device-memory", a->device_memory, "emulated device total, e.g. 8GiB (CPU-only machines)");
+  cmd->add_option("--headroom", a->headroom, "device headroom, e.g. 20% or 2GiB");
+  cmd->callback([a] {
+    try {
+      std::exit(serve(*a));
+    } catch (const std::exception& e) {
+      std::cerr << "ebb serve: " << e.what() << std::endl;
+      std::exit(1);
+    }
+  });
+}
+
+}  // namespace ebb::cli

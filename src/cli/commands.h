@@ -1,0 +1,11 @@
+#pragma once
+// Each `ebb` subcommand registers itself on the root CLI11 app.
+#include <CLI/CLI.hpp>
+
+namespace ebb::cli {
+void add_serve_command(CLI::App& root);
+void add_runner_command(CLI::App& root);
+void add_run_command(CLI::App& root);
+void add_ps_command(CLI::App& root);
+void add_synth_command(CLI::App& root);
+}  // namespace ebb::cli

@@ -1,0 +1,60 @@
+#include "engine/chat_template.h"
+
+#include <spdlog/spdlog.h>
+
+#include "chat.h"
+#include "llama.h"
+
+namespace ebb::engine {
+
+struct ChatTemplate::Impl {
+  const llama_model* model = nullptr;
+  common_chat_templates_ptr jinja;
+};
+
+ChatTemplate::ChatTemplate(const llama_model* model) : impl_(std::make_unique<Impl>()) {
+  impl_->model = model;
+  try {
+    if (llama_model_chat_template(model, nullptr)) impl_->jinja = common_chat_templates_init(model, "");
+  } catch (const std::exception& e) {
+    spdlog::warn("chat template could not be parsed ({}); using fallbacks", e.what());
+  }
+}
+
+ChatTemplate::~ChatTemplate() = default;
+
+std::string ChatTemplate::apply(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const {
+  if (impl_->jinja) {
+    try {
+      common_chat_templates_inputs in;
+      in.add_generation_prompt = add_generation_prompt;
+      in.use_jinja = true;
+      for (const auto& m : msgs) {
+        common_chat_msg cm;
+        cm.role = m.role;
+        cm.content = m.content;
+        in.messages.push_back(cm);
+      }
+      return common_chat_templates_apply(impl_->jinja.get(), in).prompt;
+    } catch (const std::exception& e) {
+      spdlog::warn("jinja chat template failed ({}); trying the built-in matcher", e.what());
+    }
+  }
+  if (const char* tmpl = llama_model_chat_template(impl_->model, nullptr)) {
+    std::vector<llama_chat_message> cm;
+    for (const auto& m : msgs) cm.push_back({m.role.c_str(), m.content.c_str()});
+    std::string buf(4096, '\0');
+    int n = llama_chat_apply_template(tmpl, cm.data(), cm.size(), add_generation_prompt, buf.data(), static_cast<int32_t>(buf.size()));
+    if (n > static_cast<int>(buf.size())) {
+      buf.resize(n);
+      n = llama_chat_apply_template(tmpl, cm.data(), cm.size(), add_generation_prompt, buf.data(), static_cast<int32_t>(buf.size()));
+    }
+    if (n >= 0) return buf.substr(0, n);
+  }
+  std::string out;
+  for (const auto& m : msgs) out += m.role + ": " + m.content + "\n";
+  if (add_generation_prompt) out += "assistant: ";
+  return out;
+}
+
+}  // namespace ebb::engine

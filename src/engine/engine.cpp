@@ -1,0 +1,135 @@
+#include "engine/engine.h"
+
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/chat_template.h"
+#include "ggml-backend.h"
+#include "llama-ext.h"
+#include "llama.h"
+
+namespace ebb::engine {
+
+nlohmann::json MemoryBreakdown::to_json() const {
+  return {{"weights", weights}, {"kv", kv}, {"compute", compute}, {"buffers", per_buffer}};
+}
+
+void init_backend_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llama_log_set(
+        [](ggml_log_level level, const char* text, void*) {
+          if (level == GGML_LOG_LEVEL_ERROR) spdlog::error("llama: {}", std::string(text).substr(0, 400));
+        },
+        nullptr);
+    llama_backend_init();
+  });
+}
+
+static ggml_type kv_type(const std::string& name) {
+  if (name == "f16" || name.empty()) return GGML_TYPE_F16;
+  if (name == "q8_0") return GGML_TYPE_Q8_0;
+  if (name == "q4_0") return GGML_TYPE_Q4_0;
+  if (name == "f32") return GGML_TYPE_F32;
+  throw std::runtime_error("unsupported kv cache type '" + name + "' (use f16, q8_0 or q4_0)");
+}
+
+Engine::Engine(const LoadParams& p) : params_(p) {
+  init_backend_once();
+  auto mp = llama_model_default_params();
+  mp.n_gpu_layers = p.num_gpu < 0 ? 999 : p.num_gpu;
+  if (p.dry_run) {
+    mp.no_alloc = true;
+    mp.load_mode = LLAMA_LOAD_MODE_NONE;
+  }
+  model_ = llama_model_load_from_file(p.path.c_str(), mp);
+  if (!model_) throw std::runtime_error("llama.cpp could not load '" + p.path + "'");
+  vocab_ = llama_model_get_vocab(model_);
+  if (params_.num_ctx == 0) params_.num_ctx = 4096;
+  uint32_t train = n_ctx_train();
+  if (train > 0 && params_.num_ctx > train) params_.num_ctx = train;
+  if (params_.num_parallel == 0) params_.num_parallel = 1;
+  if (params_.num_batch == 0) params_.num_batch = 512;
+  if (!p.dry_run) templates_ = std::make_unique<ChatTemplate>(model_);
+  create_context();
+}
+
+Engine::~Engine() {
+  free_context();
+  templates_.reset();
+  if (model_) llama_model_free(model_);
+}
+
+void Engine::create_context() {
+  if (ctx_) return;
+  auto cp = llama_context_default_params();
+  cp.n_ctx = params_.num_ctx * params_.num_parallel;
+  cp.n_seq_max = params_.num_parallel;
+  cp.n_batch = params_.num_batch;
+  cp.n_ubatch = params_.num_batch;
+  int threads = params_.num_thread > 0 ? params_.num_thread : static_cast<int>(std::thread::hardware_concurrency());
+  cp.n_threads = threads;
+  cp.n_threads_batch = threads;
+  cp.type_k = kv_type(params_.kv_cache_type);
+  cp.type_v = kv_type(params_.kv_cache_type);
+  cp.flash_attn_type = params_.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  cp.kv_unified = false;
+  cp.no_perf = true;
+  if (params_.embeddings) {
+    cp.embeddings = true;
+    cp.pooling_type = LLAMA_POOLING_TYPE_MEAN;
+  }
+  ctx_ = llama_init_from_model(model_, cp);
+  if (!ctx_) throw std::runtime_error("llama.cpp could not create a context (n_ctx " + std::to_string(cp.n_ctx) + ")");
+}
+
+void Engine::free_context() {
+  if (ctx_) llama_free(ctx_);
+  ctx_ = nullptr;
+}
+
+MemoryBreakdown Engine::memory() const {
+  MemoryBreakdown out;
+  if (!ctx_) return out;
+  for (const auto& [buft, mb] : llama_get_memory_breakdown(ctx_)) {
+    out.weights += mb.model;
+    out.kv += mb.context;
+    out.compute += mb.compute;
+    out.per_buffer.push_back({{"buffer", buft ? ggml_backend_buft_name(buft) : "?"},
+                              {"weights", mb.model},
+                              {"kv", mb.context},
+                              {"compute", mb.compute}});
+  }
+  return out;
+}
+
+uint32_t Engine::n_ctx_train() const { return static_cast<uint32_t>(std::max(0, llama_model_n_ctx_train(model_))); }
+
+std::vector<Token> Engine::tokenize(const std::string& text, bool add_special) const {
+  int n = -llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), nullptr, 0, add_special, true);
+  std::vector<Token> out(std::max(n, 0));
+  if (n > 0) llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), out.data(), n, add_special, true);
+  return out;
+}
+
+std::string Engine::piece(Token t) const {
+  char buf[256];
+  int n = llama_token_to_piece(vocab_, t, buf, sizeof buf, 0, false);
+  if (n < 0) {
+    std::string big(static_cast<size_t>(-n), '\0');
+    n = llama_token_to_piece(vocab_, t, big.data(), static_cast<int32_t>(big.size()), 0, false);
+    return big.substr(0, std::max(n, 0));
+  }
+  return std::string(buf, n);
+}
+
+bool Engine::is_eog(Token t) const { return llama_vocab_is_eog(vocab_, t); }
+
+std::string Engine::apply_chat_template(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const {
+  return templates_->apply(msgs, add_generation_prompt);
+}
+
+}  // namespace ebb::engine

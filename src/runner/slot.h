@@ -1,0 +1,44 @@
+#pragma once
+// One parallel sequence of the runner's context: a request being prefilled or decoded.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/options.h"
+#include "common/text_stream.h"
+#include "engine/sampler.h"
+
+namespace ebb::runner {
+
+using Clock = std::chrono::steady_clock;
+using Token = int32_t;
+
+struct Slot {
+  int seq = 0;                  // llama.cpp sequence id
+  bool active = false;
+  uint64_t request_id = 0;
+  std::vector<Token> cache;     // tokens whose KV is in this sequence
+  std::vector<Token> prompt;    // the full prompt of the active request
+  size_t prefill_pos = 0;       // next prompt index to decode
+  std::optional<Token> next;    // sampled, not yet decoded
+  engine::SamplerPtr sampler;
+  SamplingOptions options;
+  std::optional<TextStream> text;
+  int32_t generated = 0;
+  int32_t prompt_evaluated = 0;
+  Clock::time_point started, prefill_done;
+  int batch_index = -1;         // logits row in the current batch, -1 if none
+
+  bool prefilling() const { return active && prefill_pos < prompt.size(); }
+};
+
+// Length of the common prefix of two token sequences.
+inline size_t common_prefix(const std::vector<Token>& a, const std::vector<Token>& b) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+  return n;
+}
+
+}  // namespace ebb::runner
