@@ -1,9 +1,13 @@
 // `ebb`: one binary, many subcommands.
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  // Logs go to stderr; stdout is for command output.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("ebb"));
   CLI::App app{"ebb: a local LLM server that manages device memory like an OS manages pages"};
   app.require_subcommand(1);
   ebb::cli::add_serve_command(app);

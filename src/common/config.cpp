@@ -213,7 +213,9 @@ class ConfigReader {
     if (const auto* n = t.get("policy")) {
       const std::string text = string(*n, key("policy"));
       const auto policy = parse_model_policy(text);
-      if (!policy) fail(*n, key("policy"), fmt::format("expected one of resident|on_demand|keep_alive, got '{}'", text));
+      if (!policy) {
+        fail(*n, key("policy"), fmt::format("expected one of resident|on_demand|keep_alive, got '{}'", text));
+      }
       m.policy = *policy;
     }
     constexpr int64_t kMaxU31 = std::numeric_limits<int32_t>::max();
@@ -369,7 +371,9 @@ Config parse_config_string(std::string_view text, const std::string& source_name
 
 Config load_config_file(const std::string& path) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw ConfigError(fmt::format("{}: is a directory, not a config file", path));
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ConfigError(fmt::format("{}: is a directory, not a config file", path));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(fmt::format("{}: cannot open config file: {}", path, std::strerror(errno)));
   std::ostringstream text;
@@ -378,7 +382,8 @@ Config load_config_file(const std::string& path) {
   Config config = parse_config_string(text.str(), path);
   // A relative models directory is relative to the config file, not to the daemon's cwd.
   if (!config.server.models.empty() && std::filesystem::path(config.server.models).is_relative()) {
-    config.server.models = (std::filesystem::path(path).parent_path() / config.server.models).lexically_normal().string();
+    config.server.models =
+        (std::filesystem::path(path).parent_path() / config.server.models).lexically_normal().string();
   }
   return config;
 }

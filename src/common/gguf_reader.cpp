@@ -378,7 +378,6 @@ GgufTensorInfo read_tensor_info(HeaderReader& r, uint64_t index) {
   if (t.n_dims > kMaxDims) {
     r.fail(fmt::format("tensor '{}' has {} dimensions; at most {} are supported", shown, t.n_dims, kMaxDims));
   }
-  t.n_elements = 1;
   for (uint32_t d = 0; d < t.n_dims; ++d) {
     t.ne[d] = r.read_int<int64_t>(what);
     if (t.ne[d] < 0) r.fail(fmt::format("tensor '{}' dimension {} is negative ({})", shown, d, t.ne[d]));
@@ -421,8 +420,8 @@ void check_tensor_data(const HeaderReader& r, const GgufInfo& info) {
   uint64_t expected = 0;
   for (const GgufTensorInfo& t : info.tensors) {
     if (t.offset % info.alignment != 0) {
-      r.fail(fmt::format("tensor '{}' data offset {} is not a multiple of the alignment {}", printable(t.name), t.offset,
-                         info.alignment));
+      r.fail(fmt::format("tensor '{}' data offset {} is not a multiple of the alignment {}", printable(t.name),
+                         t.offset, info.alignment));
     }
     if (t.offset != expected) {
       r.fail(fmt::format("tensor '{}' data offset is {}, expected {} (tensor data must be packed in header order)",

@@ -51,7 +51,9 @@ Survey survey(const LoadRequest& request, const Models& models, const Ledger& le
       s.pinned.push_back({name, kept});
     } else if (m.busy > 0 || m.tier == Tier::Loading) {
       s.busy.push_back({name, kept});
-      s.busy_total += kept;
+      // Only a model that runs (or loads) will finish. A busy warm model's requests are
+      // themselves waiting for room: waiting on them could deadlock.
+      if (m.tier != Tier::Warm) s.busy_total += kept;
     } else {
       s.idle.push_back(&m);
     }
@@ -123,7 +125,9 @@ Plan plan_load(const LoadRequest& request, const Models& models, const Ledger& l
   if (deficit == 0) return Evict{std::move(steps)};
 
   // 2. Weights of idle models. Every idle KV is released by now, so each one frees the rest.
-  auto weights_left = [&](const ModelState* m) { return kept_bytes(*m, ledger) - kv_bytes(*m, ledger); };
+  auto weights_left = [&](const ModelState* m) {
+    return kept_bytes(*m, ledger) - kv_bytes(*m, ledger);
+  };
   std::vector<const ModelState*> demote;
   const ModelState* smallest = nullptr;
   for (const ModelState* m : s.idle) {  // least recently used first, so ties keep the first
@@ -198,7 +202,8 @@ Reuse plan_reuse(const ModelState& model, uint32_t num_ctx) {
   return Reuse::Load;
 }
 
-std::optional<std::string> check_resident_set(uint64_t budget, const std::vector<Holder>& residents) {
+std::optional<std::string> check_resident_set(uint64_t budget,
+                                              const std::vector<Holder>& residents) {
   uint64_t sum = 0;
   bool overflow = false;
   for (const auto& r : residents) {

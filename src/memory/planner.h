@@ -17,7 +17,8 @@
 //   2. demote idle models to host: the smallest one that alone covers the rest (ties: least
 //      recently used), else least recently used first until it fits; then drop the KV releases
 //      of step 1 that the demotions made unnecessary, most recently used first;
-//   3. wait when busy models (in flight or loading) hold the rest;
+//   3. wait when busy models that run or load hold the rest (a busy warm model is itself
+//      waiting for room, so it does not count);
 //   4. refuse, naming the bytes needed and free and what is pinned or busy.
 // Pinned, resident and busy models, and the requesting model itself, are never chosen.
 //
@@ -97,7 +98,8 @@ const char* to_string(Reuse reuse);
 Reuse plan_reuse(const ModelState& model, uint32_t num_ctx);
 
 // nullopt when the residents fit the budget; otherwise the message that fails startup.
-std::optional<std::string> check_resident_set(uint64_t budget, const std::vector<Holder>& residents);
+std::optional<std::string> check_resident_set(uint64_t budget,
+                                              const std::vector<Holder>& residents);
 
 struct HostPlan {
   bool fits = false;

@@ -134,16 +134,16 @@ KeepAlive TierMachine::default_keep_alive(Policy policy) const {
 void TierMachine::arm_timers(ModelState& m, TimePoint now) {
   if (m.policy == Policy::Resident) return;
   if (m.tier == Tier::Ready && config_.timers.kv_idle >= Duration{0})
-    m.kv_release_at = now + config_.timers.kv_idle;
+    m.kv_release_at = later(now, config_.timers.kv_idle);
   arm_unload_timers(m, now);
 }
 
 void TierMachine::arm_unload_timers(ModelState& m, TimePoint now) {
   if (m.is_protected()) return;
   if ((m.tier == Tier::Ready || m.tier == Tier::Warm) && !m.keep_alive.is_forever())
-    m.unload_at = now + m.keep_alive.duration;
+    m.unload_at = later(now, m.keep_alive.duration);
   if (m.tier == Tier::Host && config_.timers.host_keep >= Duration{0})
-    m.host_release_at = now + config_.timers.host_keep;
+    m.host_release_at = later(now, config_.timers.host_keep);
 }
 
 void TierMachine::fire_due(ModelState& m, TimePoint now, std::vector<Action>& out) {
@@ -241,7 +241,8 @@ Outcome TierMachine::handle(const LoadStarted& e, ModelState& m, TimePoint now) 
                                       bytes_text(ledger_.free()) + " of the " +
                                       bytes_text(ledger_.budget()) + " budget is free");
   Outcome out;
-  out.actions.push_back({m.tier == Tier::Warm ? Kind::CreateContext : Kind::SpawnRunner, m.name, {}});
+  Kind start = m.tier == Tier::Warm ? Kind::CreateContext : Kind::SpawnRunner;
+  out.actions.push_back({start, m.name, {}});
   m.footprint = e.footprint;
   m.tier = Tier::Loading;
   m.last_used = now;

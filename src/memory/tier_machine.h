@@ -8,6 +8,20 @@
 //   Outcome out = machine.on(RequestArrived{"m"}, now);      // out.actions, out.error
 //   machine.next_deadline() → when to send Tick{} next
 //
+// One request, as the supervisor drives it (planner.h has plan_load and plan_reuse):
+//   on(RequestArrived{m})                        busy + 1, timers cancelled
+//   switch plan_reuse(*find(m), num_ctx):
+//     Serve   run it
+//     Join    wait for its LoadSucceeded
+//     Reload  once nothing runs on the instance: on(ReloadRequested{m}), then as Load
+//     Wake, Load → plan_load({m, fp.total() − ledger().held(m)}, models(), ledger()):
+//       Fits    on(LoadStarted{m, fp}) → SpawnRunner/CreateContext → LoadSucceeded/LoadFailed
+//       Evict   on(KvReleaseRequested) / on(UnloadRequested) per step; queue; plan again on Replan
+//       Wait    queue (WaitQueue); plan again on Replan; 503 on timeout or a full queue
+//       Refuse  503 with its message
+//   on(RequestEnded{m, keep_alive})              the last one arms the timers
+// A client that leaves ends its request the same way; a load already started goes on.
+//
 // Transitions (DESIGN.md "Transitions"; resident at start and preload are LoadStarted without a
 // request):
 //   cold/host/warm  LoadStarted(fp)         → loading   reserves bytes first (NoRoom if not),
@@ -64,7 +78,8 @@ struct MachineConfig {
 
 // Events. `model` names a model added with TierMachine::add.
 struct RequestArrived { std::string model; };
-struct RequestEnded { std::string model; std::optional<KeepAlive> keep_alive = {}; };  // Ollama override
+// keep_alive: the request's own (Ollama's field); unset = the policy's.
+struct RequestEnded { std::string model; std::optional<KeepAlive> keep_alive = {}; };
 struct LoadStarted { std::string model; Footprint footprint; };  // after plan_load said Fits
 struct LoadSucceeded { std::string model; Footprint actual; };
 struct LoadFailed { std::string model; std::string error = {}; };
@@ -82,8 +97,8 @@ using Event = std::variant<RequestArrived, RequestEnded, LoadStarted, LoadSuccee
 
 struct Action {
   enum class Kind {
-    SpawnRunner,    // start a runner with model.footprint (n_ctx, n_parallel); then LoadSucceeded/Failed
-    CreateContext,  // warm runner: re-create the context, restore a snapshot; then LoadSucceeded/Failed
+    SpawnRunner,    // start a runner for model.footprint (n_ctx, n_parallel) → LoadSucceeded/Failed
+    CreateContext,  // warm runner: new context, snapshot restored → LoadSucceeded/Failed
     ReleaseKv,      // runner: save snapshots, free the context; then KvReleased
     StopRunner,     // runner: save snapshots and exit; then RunnerExited
     KillRunner,     // runner: kill it; then RunnerExited

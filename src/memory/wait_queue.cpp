@@ -11,7 +11,7 @@ bool WaitQueue::push(Ticket ticket, TimePoint now) {
   auto queued = [&](const Entry& e) { return e.ticket == ticket; };
   if (std::any_of(entries_.begin(), entries_.end(), queued)) return true;
   if (full()) return false;
-  entries_.push_back({ticket, now + timeout_});
+  entries_.push_back({ticket, later(now, timeout_)});
   return true;
 }
 

@@ -4,7 +4,7 @@
 // on every Replan action.
 //
 //   WaitQueue queue(64, 60s);
-//   if (!queue.push(ticket, now)) → 503: refuse(request, models, ledger, "the wait queue is full")
+//   if (!queue.push(ticket, now)) → 503: refuse(request, models, ledger, "the queue is full")
 //   queue.remove(ticket)          admitted (Fits/Evict), refused, or the client left
 //   for (t : queue.expire(now))   → 503: refuse(..., "timed out after 60 s waiting")
 //   queue.tickets()               plan these again, oldest first

@@ -41,25 +41,17 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(const std::string& exe, Exit
     ::_exit(127);
   }
   ::close(sv[1]);
-  return std::shared_ptr<RunnerProcess>(new RunnerProcess(pid, sv[0], std::move(on_exit)));
+  std::shared_ptr<RunnerProcess> p(new RunnerProcess(pid, sv[0], std::move(on_exit)));
+  // The reader thread owns a reference: the object lives until the runner is reaped and
+  // every in-flight request has been told, however the owners drop it.
+  std::thread([p] { p->reader_loop(); }).detach();
+  return p;
 }
 
 RunnerProcess::RunnerProcess(pid_t pid, int fd, ExitCallback on_exit)
-    : pid_(pid), fd_(fd), on_exit_(std::move(on_exit)) {
-  reader_ = std::thread([this] { reader_loop(); });
-}
+    : pid_(pid), fd_(fd), on_exit_(std::move(on_exit)) {}
 
-RunnerProcess::~RunnerProcess() {
-  if (alive_) ::kill(pid_, SIGKILL);
-  ::shutdown(fd_, SHUT_RDWR);
-  if (reader_.joinable()) {
-    if (reader_.get_id() == std::this_thread::get_id())
-      reader_.detach();
-    else
-      reader_.join();
-  }
-  ::close(fd_);
-}
+RunnerProcess::~RunnerProcess() { ::close(fd_); }
 
 bool RunnerProcess::send(const json& m) {
   std::lock_guard lk(send_mu_);
@@ -90,12 +82,16 @@ void RunnerProcess::reader_loop() {
     std::lock_guard lk(mu_);
     exit_reason_ = why;
     alive_ = false;
-    reaped_ = true;
   }
   control_cv_.notify_all();
-  reaped_cv_.notify_all();
   fail_all(why);
   if (on_exit_) on_exit_(*this);
+  // Last: stop() returns only after the owner's exit callback has run.
+  {
+    std::lock_guard lk(mu_);
+    reaped_ = true;
+  }
+  reaped_cv_.notify_all();
 }
 
 void RunnerProcess::on_message(const json& m) {

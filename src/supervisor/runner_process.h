@@ -30,6 +30,7 @@ class RunnerProcess : public std::enable_shared_from_this<RunnerProcess> {
   using ExitCallback = std::function<void(RunnerProcess&)>;
 
   // Forks `exe runner --fd 3`. The child dies with us (PR_SET_PDEATHSIG).
+  // The process lives until stop() or its own exit; dropping the last reference does not kill it.
   static std::shared_ptr<RunnerProcess> spawn(const std::string& exe, ExitCallback on_exit = {});
   ~RunnerProcess();
 
@@ -63,7 +64,6 @@ class RunnerProcess : public std::enable_shared_from_this<RunnerProcess> {
   int fd_;
   ExitCallback on_exit_;
   std::atomic<bool> alive_{true};
-  std::thread reader_;
   std::mutex send_mu_;
   mutable std::mutex mu_;
   std::condition_variable control_cv_;

@@ -143,7 +143,8 @@ TEST(Config, SyntaxErrorsHaveFileAndLine) {
 }
 
 TEST(Config, UnknownKeysAreErrors) {
-  EXPECT_CONTAINS(config_error("[sever]\nhost = \"x\"\n"), "ebb.toml:1: sever: unknown key (expected one of: server, memory, model)");
+  EXPECT_CONTAINS(config_error("[sever]\nhost = \"x\"\n"),
+                  "ebb.toml:1: sever: unknown key (expected one of: server, memory, model)");
   EXPECT_CONTAINS(config_error("[memory]\nheadrom = \"20%\"\n"), "ebb.toml:2: memory.headrom: unknown key");
   EXPECT_CONTAINS(config_error("[[model]]\nname = \"a\"\npath = \"a.gguf\"\nnum_ctxx = 5\n"),
                   "ebb.toml:4: model[0].num_ctxx: unknown key");
@@ -166,16 +167,20 @@ policy = "sometimes"
 )";
   EXPECT_CONTAINS(config_error(models),
                   "ebb.toml:13: model[2].policy: expected one of resident|on_demand|keep_alive, got 'sometimes'");
-  EXPECT_CONTAINS(config_error("[memory]\nheadroom = \"120%\"\n"), "ebb.toml:2: memory.headroom: '120%' is more than 100%");
-  EXPECT_CONTAINS(config_error("[memory]\nkv_idle = \"5 mins\"\n"), "memory.kv_idle: '5 mins' has an unknown duration unit");
+  EXPECT_CONTAINS(config_error("[memory]\nheadroom = \"120%\"\n"),
+                  "ebb.toml:2: memory.headroom: '120%' is more than 100%");
+  EXPECT_CONTAINS(config_error("[memory]\nkv_idle = \"5 mins\"\n"),
+                  "memory.kv_idle: '5 mins' has an unknown duration unit");
   EXPECT_CONTAINS(config_error("[memory]\nkv_idle = \"-5m\"\n"), "memory.kv_idle: must not be negative");
   EXPECT_CONTAINS(config_error("[memory]\nhost_keep = true\n"), "memory.host_keep: expected a duration");
   EXPECT_CONTAINS(config_error("[memory]\nkeep_alive = \"never\"\n"), "memory.keep_alive: 'never' is not a duration");
   EXPECT_CONTAINS(config_error("[memory]\nkeep_alive = [1]\n"), "memory.keep_alive: expected a duration");
-  EXPECT_CONTAINS(config_error("[memory]\ndevice_memory = \"8 gigs\"\n"), "memory.device_memory: '8 gigs' has an unknown size unit");
+  EXPECT_CONTAINS(config_error("[memory]\ndevice_memory = \"8 gigs\"\n"),
+                  "memory.device_memory: '8 gigs' has an unknown size unit");
   EXPECT_CONTAINS(config_error("[memory]\ndevice_memory = 0\n"), "memory.device_memory: must be more than 0 bytes");
   EXPECT_CONTAINS(config_error("[memory]\nhost_budget = -1\n"), "memory.host_budget: expected a size or percentage");
-  EXPECT_CONTAINS(config_error("[server]\nhost = \"localhost:99999\"\n"), "server.host: 'localhost:99999': port 99999 is out of range");
+  EXPECT_CONTAINS(config_error("[server]\nhost = \"localhost:99999\"\n"),
+                  "server.host: 'localhost:99999': port 99999 is out of range");
   EXPECT_CONTAINS(config_error("[server]\nhost = 70000\n"), "server.host: port 70000 is out of range");
   EXPECT_CONTAINS(config_error("[server]\nmodels = 5\n"), "server.models: expected a string, got an integer");
   EXPECT_CONTAINS(config_error("server = 5\n"), "server: expected a table, got an integer");
@@ -188,16 +193,20 @@ TEST(Config, ModelValidation) {
   };
   EXPECT_CONTAINS(config_error("[[model]]\npath = \"m.gguf\"\n"), "ebb.toml:1: model[0].name: missing");
   EXPECT_CONTAINS(config_error("[[model]]\nname = \"m\"\n"), "model[0].path: missing");
-  EXPECT_CONTAINS(config_error("[[model]]\nname = \"\"\npath = \"m\"\n"), "model[0].name: '' is not a valid model name");
+  EXPECT_CONTAINS(config_error("[[model]]\nname = \"\"\npath = \"m\"\n"),
+                  "model[0].name: '' is not a valid model name");
   EXPECT_CONTAINS(config_error("[[model]]\nname = \"a b\"\npath = \"m\"\n"), "'a b' is not a valid model name");
   EXPECT_CONTAINS(config_error("[[model]]\nname = \"m\"\npath = \"\"\n"), "model[0].path: must not be empty");
   EXPECT_CONTAINS(config_error(model("num_ctx = 0")), "model[0].num_ctx: expected an integer in 1..2147483647, got 0");
-  EXPECT_CONTAINS(config_error(model("num_ctx = \"4k\"")), "model[0].num_ctx: expected an integer in 1..2147483647, got '4k'");
+  EXPECT_CONTAINS(config_error(model("num_ctx = \"4k\"")),
+                  "model[0].num_ctx: expected an integer in 1..2147483647, got '4k'");
   EXPECT_CONTAINS(config_error(model("num_parallel = 0")), "model[0].num_parallel: expected an integer in 1..1024");
   EXPECT_CONTAINS(config_error(model("num_batch = -1")), "model[0].num_batch: expected an integer");
   EXPECT_CONTAINS(config_error(model("num_thread = -1")), "model[0].num_thread: expected an integer in 0..4096");
-  EXPECT_CONTAINS(config_error(model("kv_cache_type = \"q5_1\"")), "model[0].kv_cache_type: expected one of f16|q8_0|q4_0, got 'q5_1'");
-  EXPECT_CONTAINS(config_error(model("flash_attn = \"yes\"")), "model[0].flash_attn: expected true, false or \"auto\", got 'yes'");
+  EXPECT_CONTAINS(config_error(model("kv_cache_type = \"q5_1\"")),
+                  "model[0].kv_cache_type: expected one of f16|q8_0|q4_0, got 'q5_1'");
+  EXPECT_CONTAINS(config_error(model("flash_attn = \"yes\"")),
+                  "model[0].flash_attn: expected true, false or \"auto\", got 'yes'");
   EXPECT_CONTAINS(config_error(model("keep_alive = \"soon\"")), "model[0].keep_alive:");
   EXPECT_CONTAINS(config_error(model("") + model("")), "ebb.toml:5: model[1].name: duplicate model name 'm'");
 }

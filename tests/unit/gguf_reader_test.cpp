@@ -145,7 +145,8 @@ class GgufReaderTest : public ::testing::Test {
     const std::string path = (dir_ / name).string();
     // Overwrite, then cut to size: truncating to 0 first makes ext4 flush on close (slow in loops).
     if (!fs::exists(path)) std::ofstream(path, std::ios::binary);
-    std::fstream(path, std::ios::binary | std::ios::in | std::ios::out).write(bytes.data(), std::streamsize(bytes.size()));
+    std::fstream(path, std::ios::binary | std::ios::in | std::ios::out)
+        .write(bytes.data(), std::streamsize(bytes.size()));
     fs::resize_file(path, bytes.size());
     return path;
   }
@@ -432,7 +433,8 @@ TEST_F(GgufReaderTest, BadShapes) {
 
   GgufWriter row;
   row.tensor("t", {33, 2}, 2, 36);
-  EXPECT_CONTAINS(error_for(row.build()), "tensor 't' of type Q4_0 has 33 elements per row, not a multiple of the block size 32");
+  EXPECT_CONTAINS(error_for(row.build()),
+                  "tensor 't' of type Q4_0 has 33 elements per row, not a multiple of the block size 32");
 
   GgufWriter unaddressable;  // 2^62 F64 elements: 2^65 bytes
   unaddressable.tensor("t", {1LL << 31, 1LL << 31}, 28, 8);

@@ -14,7 +14,7 @@ namespace {
 
 using namespace memtest;
 
-TEST(Ledger, BudgetIsTotalMinusHeadroom) {
+TEST(MemoryLedger, BudgetIsTotalMinusHeadroom) {
   Ledger ledger(10 * GiB, 2 * GiB);
   EXPECT_EQ(ledger.total(), 10 * GiB);
   EXPECT_EQ(ledger.headroom(), 2 * GiB);
@@ -24,7 +24,7 @@ TEST(Ledger, BudgetIsTotalMinusHeadroom) {
   EXPECT_TRUE(ledger.invariant_ok());
 }
 
-TEST(Ledger, HeadroomLargerThanTotalLeavesNoBudget) {
+TEST(MemoryLedger, HeadroomLargerThanTotalLeavesNoBudget) {
   Ledger ledger(1 * GiB, 2 * GiB);
   EXPECT_EQ(ledger.budget(), 0u);
   EXPECT_FALSE(ledger.reserve("a", 1));
@@ -32,7 +32,7 @@ TEST(Ledger, HeadroomLargerThanTotalLeavesNoBudget) {
   EXPECT_TRUE(ledger.invariant_ok());
 }
 
-TEST(Ledger, ReserveUpToTheBudgetExactly) {
+TEST(MemoryLedger, ReserveUpToTheBudgetExactly) {
   Ledger ledger(8 * GiB);
   EXPECT_TRUE(ledger.reserve("a", 5 * GiB));
   EXPECT_TRUE(ledger.reserve("b", 3 * GiB));
@@ -41,7 +41,7 @@ TEST(Ledger, ReserveUpToTheBudgetExactly) {
   EXPECT_TRUE(ledger.invariant_ok());
 }
 
-TEST(Ledger, ReserveBeyondTheBudgetIsRefusedAndChangesNothing) {
+TEST(MemoryLedger, ReserveBeyondTheBudgetIsRefusedAndChangesNothing) {
   Ledger ledger(8 * GiB);
   ASSERT_TRUE(ledger.reserve("a", 5 * GiB));
   EXPECT_FALSE(ledger.reserve("b", 3 * GiB + 1));
@@ -50,7 +50,7 @@ TEST(Ledger, ReserveBeyondTheBudgetIsRefusedAndChangesNothing) {
   EXPECT_TRUE(ledger.invariant_ok());
 }
 
-TEST(Ledger, ReservationsOfOneIdAddUp) {
+TEST(MemoryLedger, ReservationsOfOneIdAddUp) {
   Ledger ledger(8 * GiB);
   ASSERT_TRUE(ledger.reserve("a", 1 * GiB));
   ASSERT_TRUE(ledger.reserve("a", 2 * GiB));
@@ -58,7 +58,7 @@ TEST(Ledger, ReservationsOfOneIdAddUp) {
   EXPECT_EQ(ledger.accounted("a"), 3 * GiB);
 }
 
-TEST(Ledger, CommitTurnsTheReservationIntoHeldBytes) {
+TEST(MemoryLedger, CommitTurnsTheReservationIntoHeldBytes) {
   Ledger ledger(8 * GiB);
   ASSERT_TRUE(ledger.reserve("a", 4 * GiB));
   ASSERT_TRUE(ledger.commit("a", 3 * GiB));  // smaller than reserved: the rest comes back
@@ -68,7 +68,7 @@ TEST(Ledger, CommitTurnsTheReservationIntoHeldBytes) {
   EXPECT_TRUE(ledger.invariant_ok());
 }
 
-TEST(Ledger, CommitLargerThanReservedMustFit) {
+TEST(MemoryLedger, CommitLargerThanReservedMustFit) {
   Ledger ledger(8 * GiB);
   ASSERT_TRUE(ledger.reserve("a", 4 * GiB));
   ASSERT_TRUE(ledger.reserve("b", 3 * GiB));
@@ -79,7 +79,7 @@ TEST(Ledger, CommitLargerThanReservedMustFit) {
   EXPECT_TRUE(ledger.invariant_ok());
 }
 
-TEST(Ledger, ResizeShrinksFreelyAndGrowsOnlyIntoFreeBytes) {
+TEST(MemoryLedger, ResizeShrinksFreelyAndGrowsOnlyIntoFreeBytes) {
   Ledger ledger(8 * GiB);
   ASSERT_TRUE(ledger.commit("a", 6 * GiB));
   EXPECT_TRUE(ledger.resize("a", 4 * GiB));  // KV released
@@ -90,7 +90,7 @@ TEST(Ledger, ResizeShrinksFreelyAndGrowsOnlyIntoFreeBytes) {
   EXPECT_TRUE(ledger.invariant_ok());
 }
 
-TEST(Ledger, ResizeKeepsTheReservation) {
+TEST(MemoryLedger, ResizeKeepsTheReservation) {
   Ledger ledger(8 * GiB);
   ASSERT_TRUE(ledger.commit("a", 4 * GiB));
   ASSERT_TRUE(ledger.reserve("a", 2 * GiB));
@@ -100,7 +100,7 @@ TEST(Ledger, ResizeKeepsTheReservation) {
   EXPECT_EQ(ledger.used(), 5 * GiB);
 }
 
-TEST(Ledger, ReleaseDropsHeldAndReservedBytes) {
+TEST(MemoryLedger, ReleaseDropsHeldAndReservedBytes) {
   Ledger ledger(8 * GiB);
   ASSERT_TRUE(ledger.commit("a", 4 * GiB));
   ASSERT_TRUE(ledger.reserve("a", 2 * GiB));
@@ -113,7 +113,7 @@ TEST(Ledger, ReleaseDropsHeldAndReservedBytes) {
   EXPECT_TRUE(ledger.invariant_ok());
 }
 
-TEST(Ledger, HugeRequestsDoNotOverflow) {
+TEST(MemoryLedger, HugeRequestsDoNotOverflow) {
   constexpr uint64_t max = std::numeric_limits<uint64_t>::max();
   Ledger ledger(max);
   ASSERT_TRUE(ledger.reserve("a", max - 10));
@@ -126,7 +126,7 @@ TEST(Ledger, HugeRequestsDoNotOverflow) {
 }
 
 // Thousands of interleaved operations over a few ids, as concurrent loads would make them.
-TEST(Ledger, RandomOperationsNeverExceedTheBudget) {
+TEST(MemoryLedger, RandomOperationsNeverExceedTheBudget) {
   std::mt19937_64 rng(20240601);
   const char* ids[] = {"a", "b", "c", "d", "e"};
   for (int round = 0; round < 200; ++round) {

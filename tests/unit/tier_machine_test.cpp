@@ -13,7 +13,7 @@ using namespace memtest;
 using K = Action::Kind;
 using Kinds = std::vector<Action::Kind>;
 
-class Machine : public ::testing::Test {
+class TierMachineTest : public ::testing::Test {
  protected:
   TierMachine machine{MachineConfig{}, Ledger(16 * GiB)};
   Footprint small = fp(4 * GiB, 1 * GiB);  // 5 GiB ready, 4 GiB warm
@@ -65,7 +65,7 @@ class Machine : public ::testing::Test {
 
 // ---- transition table, one row each --------------------------------------------------------
 
-TEST_F(Machine, ColdRequestStartsALoad) {
+TEST_F(TierMachineTest, ColdRequestStartsALoad) {
   ASSERT_TRUE(on(RequestArrived{"m"}, t0).ok());
   EXPECT_EQ(state().busy, 1);
   Outcome out = on(LoadStarted{"m", small}, t0);
@@ -75,7 +75,7 @@ TEST_F(Machine, ColdRequestStartsALoad) {
   EXPECT_EQ(machine.ledger().reserved("m"), 5 * GiB);
 }
 
-TEST_F(Machine, ColdPreloadStartsALoadWithoutARequest) {
+TEST_F(TierMachineTest, ColdPreloadStartsALoadWithoutARequest) {
   ASSERT_TRUE(on(LoadStarted{"m", small}, t0).ok());
   ASSERT_TRUE(on(LoadSucceeded{"m", small}, t0 + 1s).ok());
   EXPECT_EQ(state().tier, Tier::Ready);
@@ -84,7 +84,7 @@ TEST_F(Machine, ColdPreloadStartsALoadWithoutARequest) {
   EXPECT_EQ(state().kv_release_at, t0 + 1s + 5min);
 }
 
-TEST_F(Machine, ResidentAtStartLoadsAndArmsNoTimers) {
+TEST_F(TierMachineTest, ResidentAtStartLoadsAndArmsNoTimers) {
   machine.add("r", Policy::Resident);
   ASSERT_TRUE(on(LoadStarted{"r", small}, t0).ok());
   ASSERT_TRUE(on(LoadSucceeded{"r", small}, t0).ok());
@@ -93,7 +93,7 @@ TEST_F(Machine, ResidentAtStartLoadsAndArmsNoTimers) {
   EXPECT_FALSE(state("r").unload_at);
 }
 
-TEST_F(Machine, HostRequestLoadsFromLockedRam) {
+TEST_F(TierMachineTest, HostRequestLoadsFromLockedRam) {
   to_host("m", t0);
   ASSERT_TRUE(state().host_locked);
   ASSERT_TRUE(on(RequestArrived{"m"}, t0 + 1min).ok());
@@ -104,7 +104,7 @@ TEST_F(Machine, HostRequestLoadsFromLockedRam) {
   EXPECT_TRUE(state().host_locked);  // the runner loads from the locked pages
 }
 
-TEST_F(Machine, LoadingBecomesReadyWithTheActualBytes) {
+TEST_F(TierMachineTest, LoadingBecomesReadyWithTheActualBytes) {
   on(RequestArrived{"m"}, t0);
   on(LoadStarted{"m", small}, t0);
   Footprint actual = fp(4 * GiB, 1 * GiB, 300 * MiB, 100 * MiB);
@@ -117,7 +117,7 @@ TEST_F(Machine, LoadingBecomesReadyWithTheActualBytes) {
   EXPECT_FALSE(state().unload_at);  // a request is in flight
 }
 
-TEST_F(Machine, LoadFailureGoesColdAndFailsTheWaitingClients) {
+TEST_F(TierMachineTest, LoadFailureGoesColdAndFailsTheWaitingClients) {
   on(RequestArrived{"m"}, t0);
   on(LoadStarted{"m", small}, t0);
   Outcome out = on(LoadFailed{"m", "bad tensor"}, t0 + 1s);
@@ -133,7 +133,7 @@ TEST_F(Machine, LoadFailureGoesColdAndFailsTheWaitingClients) {
   EXPECT_TRUE(has_action(out, K::Replan));
 }
 
-TEST_F(Machine, LoadFailureFromHostUnlocksTheFile) {
+TEST_F(TierMachineTest, LoadFailureFromHostUnlocksTheFile) {
   to_host("m", t0);
   on(RequestArrived{"m"}, t0);
   on(LoadStarted{"m", small}, t0);
@@ -142,7 +142,7 @@ TEST_F(Machine, LoadFailureFromHostUnlocksTheFile) {
   EXPECT_FALSE(state().host_locked);
 }
 
-TEST_F(Machine, RunnerDeathWhileLoadingGoesColdAndFreesTheBytesAtOnce) {
+TEST_F(TierMachineTest, RunnerDeathWhileLoadingGoesColdAndFreesTheBytesAtOnce) {
   on(RequestArrived{"m"}, t0);
   on(LoadStarted{"m", small}, t0);
   Outcome out = on(RunnerDied{"m", "signal 9"}, t0 + 1s);
@@ -151,7 +151,7 @@ TEST_F(Machine, RunnerDeathWhileLoadingGoesColdAndFreesTheBytesAtOnce) {
   EXPECT_EQ(machine.ledger().used(), 0u);
 }
 
-TEST_F(Machine, LastRequestEndArmsTheTimers) {
+TEST_F(TierMachineTest, LastRequestEndArmsTheTimers) {
   start_request("m", t0, small);
   on(RequestArrived{"m"}, t0 + 1s);
   Outcome out = on(RequestEnded{"m"}, t0 + 2s);
@@ -166,7 +166,7 @@ TEST_F(Machine, LastRequestEndArmsTheTimers) {
   EXPECT_EQ(state().last_used, t0 + 3s);
 }
 
-TEST_F(Machine, ResidentLastRequestEndArmsNoTimers) {
+TEST_F(TierMachineTest, ResidentLastRequestEndArmsNoTimers) {
   machine.add("r", Policy::Resident);
   serve("r", t0, small, KeepAlive::after(0s));  // a per-request keep_alive does not demote it
   EXPECT_EQ(state("r").tier, Tier::Ready);
@@ -176,7 +176,7 @@ TEST_F(Machine, ResidentLastRequestEndArmsNoTimers) {
   EXPECT_EQ(state("r").tier, Tier::Ready);
 }
 
-TEST_F(Machine, KvIdleExpiryMovesReadyToWarm) {
+TEST_F(TierMachineTest, KvIdleExpiryMovesReadyToWarm) {
   serve("m", t0, small);
   EXPECT_TRUE(on(Tick{}, t0 + 5min - 1ms).actions.empty());
   Outcome out = on(Tick{}, t0 + 5min);
@@ -191,7 +191,7 @@ TEST_F(Machine, KvIdleExpiryMovesReadyToWarm) {
   EXPECT_EQ(kinds(out), Kinds{K::Replan});
 }
 
-TEST_F(Machine, ReleaseKvRequestMovesReadyToWarm) {
+TEST_F(TierMachineTest, ReleaseKvRequestMovesReadyToWarm) {
   serve("m", t0, small);
   Outcome out = on(KvReleaseRequested{"m"}, t0 + 1s);
   ASSERT_TRUE(out.ok());
@@ -200,7 +200,7 @@ TEST_F(Machine, ReleaseKvRequestMovesReadyToWarm) {
   EXPECT_TRUE(on(KvReleaseRequested{"m"}, t0 + 2s).ok());  // already warm: nothing to do
 }
 
-TEST_F(Machine, WarmRequestRecreatesTheContext) {
+TEST_F(TierMachineTest, WarmRequestRecreatesTheContext) {
   serve("m", t0, small);
   on(KvReleaseRequested{"m"}, t0);
   on(KvReleased{"m"}, t0);
@@ -216,7 +216,7 @@ TEST_F(Machine, WarmRequestRecreatesTheContext) {
   EXPECT_EQ(machine.ledger().held("m"), 6 * GiB);
 }
 
-TEST_F(Machine, KeepAliveExpiryUnloadsToHost) {
+TEST_F(TierMachineTest, KeepAliveExpiryUnloadsToHost) {
   serve("m", t0, small);
   on(Tick{}, t0 + 5min);  // KV first
   on(KvReleased{"m"}, t0 + 5min);
@@ -234,13 +234,13 @@ TEST_F(Machine, KeepAliveExpiryUnloadsToHost) {
   EXPECT_EQ(machine.host_used(), 4 * GiB);
 }
 
-TEST_F(Machine, KeepAliveZeroUnloadsRightAfterTheRequest) {
+TEST_F(TierMachineTest, KeepAliveZeroUnloadsRightAfterTheRequest) {
   Outcome out = serve("m", t0, small, KeepAlive::after(0s));
   EXPECT_EQ(kinds(out), (Kinds{K::StopRunner, K::LockHost, K::Replan}));
   EXPECT_EQ(state().tier, Tier::Host);
 }
 
-TEST_F(Machine, UnloadRequestMovesReadyToHost) {
+TEST_F(TierMachineTest, UnloadRequestMovesReadyToHost) {
   serve("m", t0, small);
   Outcome out = on(UnloadRequested{"m"}, t0 + 1s);
   ASSERT_TRUE(out.ok());
@@ -248,7 +248,7 @@ TEST_F(Machine, UnloadRequestMovesReadyToHost) {
   EXPECT_EQ(state().tier, Tier::Host);
 }
 
-TEST_F(Machine, UnloadRequestMovesWarmToHost) {
+TEST_F(TierMachineTest, UnloadRequestMovesWarmToHost) {
   serve("m", t0, small);
   on(KvReleaseRequested{"m"}, t0);
   Outcome out = on(UnloadRequested{"m"}, t0 + 1s);
@@ -260,7 +260,7 @@ TEST_F(Machine, UnloadRequestMovesWarmToHost) {
   EXPECT_EQ(machine.ledger().used(), 0u);
 }
 
-TEST_F(Machine, OnDemandUnloadsToHostAfterEachRequest) {
+TEST_F(TierMachineTest, OnDemandUnloadsToHostAfterEachRequest) {
   machine.add("d", Policy::OnDemand, 1 * GiB);
   start_request("d", t0, small);
   on(RequestArrived{"d"}, t0);
@@ -271,7 +271,7 @@ TEST_F(Machine, OnDemandUnloadsToHostAfterEachRequest) {
   EXPECT_EQ(state("d").host_release_at, t0 + 2s + 1h);
 }
 
-TEST_F(Machine, HostKeepExpirySendsAHostModelCold) {
+TEST_F(TierMachineTest, HostKeepExpirySendsAHostModelCold) {
   to_host("m", t0);
   EXPECT_TRUE(on(Tick{}, t0 + 1h - 1ms).actions.empty());
   Outcome out = on(Tick{}, t0 + 1h);
@@ -281,14 +281,14 @@ TEST_F(Machine, HostKeepExpirySendsAHostModelCold) {
   EXPECT_EQ(machine.host_used(), 0u);
 }
 
-TEST_F(Machine, UnloadToColdSendsAHostModelCold) {
+TEST_F(TierMachineTest, UnloadToColdSendsAHostModelCold) {
   to_host("m", t0);
   Outcome out = on(UnloadRequested{"m", /*to_cold=*/true}, t0 + 1s);
   EXPECT_EQ(kinds(out), Kinds{K::UnlockHost});
   EXPECT_EQ(state().tier, Tier::Cold);
 }
 
-TEST_F(Machine, UnloadToColdFromTheDevice) {
+TEST_F(TierMachineTest, UnloadToColdFromTheDevice) {
   to_host("m", t0);
   serve("m", t0 + 1min, small);  // loaded from the host tier: the file is locked
   Outcome out = on(UnloadRequested{"m", /*to_cold=*/true}, t0 + 2min);
@@ -298,7 +298,7 @@ TEST_F(Machine, UnloadToColdFromTheDevice) {
   EXPECT_EQ(machine.ledger().used(), 0u);
 }
 
-TEST_F(Machine, HostBudgetFullSendsLeastRecentlyUsedHostModelsCold) {
+TEST_F(TierMachineTest, HostBudgetFullSendsLeastRecentlyUsedHostModelsCold) {
   MachineConfig config;
   config.host_budget = 10 * GiB;
   reset(config);
@@ -319,7 +319,7 @@ TEST_F(Machine, HostBudgetFullSendsLeastRecentlyUsedHostModelsCold) {
   EXPECT_EQ(machine.host_used(), 8 * GiB);
 }
 
-TEST_F(Machine, HostBudgetWithoutRoomSendsTheModelItselfCold) {
+TEST_F(TierMachineTest, HostBudgetWithoutRoomSendsTheModelItselfCold) {
   MachineConfig config;
   config.host_budget = 6 * GiB;
   reset(config);
@@ -335,7 +335,7 @@ TEST_F(Machine, HostBudgetWithoutRoomSendsTheModelItselfCold) {
   EXPECT_EQ(state("p").tier, Tier::Host);
 }
 
-TEST_F(Machine, RunnerDeathOnTheDeviceGoesColdAndFreesTheBytes) {
+TEST_F(TierMachineTest, RunnerDeathOnTheDeviceGoesColdAndFreesTheBytes) {
   for (Tier tier : {Tier::Loading, Tier::Ready, Tier::Warm}) {
     SCOPED_TRACE(to_string(tier));
     reset({});
@@ -357,7 +357,7 @@ TEST_F(Machine, RunnerDeathOnTheDeviceGoesColdAndFreesTheBytes) {
   }
 }
 
-TEST_F(Machine, RequestArrivalCancelsTheTimers) {
+TEST_F(TierMachineTest, RequestArrivalCancelsTheTimers) {
   serve("m", t0, small);
   ASSERT_TRUE(state().kv_release_at && state().unload_at);
   on(RequestArrived{"m"}, t0 + 1min);
@@ -367,7 +367,7 @@ TEST_F(Machine, RequestArrivalCancelsTheTimers) {
   EXPECT_EQ(state().tier, Tier::Ready);
 }
 
-TEST_F(Machine, RequestArrivalCancelsTheTimersOfAWarmModel) {
+TEST_F(TierMachineTest, RequestArrivalCancelsTheTimersOfAWarmModel) {
   serve("m", t0, small);
   on(Tick{}, t0 + 5min);
   ASSERT_EQ(state().tier, Tier::Warm);
@@ -376,7 +376,7 @@ TEST_F(Machine, RequestArrivalCancelsTheTimersOfAWarmModel) {
   EXPECT_TRUE(on(Tick{}, t0 + 10h).actions.empty());
 }
 
-TEST_F(Machine, RequestArrivalCancelsHostKeep) {
+TEST_F(TierMachineTest, RequestArrivalCancelsHostKeep) {
   to_host("m", t0);
   ASSERT_TRUE(state().host_release_at);
   on(RequestArrived{"m"}, t0 + 1min);
@@ -387,40 +387,40 @@ TEST_F(Machine, RequestArrivalCancelsHostKeep) {
 
 // ---- timers --------------------------------------------------------------------------------
 
-TEST_F(Machine, KvIdleFiresBeforeKeepAlive) {
+TEST_F(TierMachineTest, KvIdleFiresBeforeKeepAlive) {
   serve("m", t0, small);
   EXPECT_EQ(kinds(on(Tick{}, t0 + 5min)), Kinds{K::ReleaseKv});
   EXPECT_EQ(kinds(on(Tick{}, t0 + 15min)), (Kinds{K::StopRunner, K::LockHost}));
 }
 
-TEST_F(Machine, ATickLongAfterBothTimersUnloadsOnce) {
+TEST_F(TierMachineTest, ATickLongAfterBothTimersUnloadsOnce) {
   serve("m", t0, small);
   EXPECT_EQ(kinds(on(Tick{}, t0 + 2h)), (Kinds{K::StopRunner, K::LockHost}));
   EXPECT_EQ(state().tier, Tier::Host);
   EXPECT_EQ(state().host_release_at, t0 + 2h + 1h);
 }
 
-TEST_F(Machine, PerRequestKeepAliveShorterThanKvIdle) {
+TEST_F(TierMachineTest, PerRequestKeepAliveShorterThanKvIdle) {
   serve("m", t0, small, KeepAlive::after(1min));
   EXPECT_EQ(state().keep_alive, KeepAlive::after(1min));
   EXPECT_EQ(state().unload_at, t0 + 1min);
   EXPECT_EQ(kinds(on(Tick{}, t0 + 1min)), (Kinds{K::StopRunner, K::LockHost}));
 }
 
-TEST_F(Machine, PerRequestKeepAliveLongerThanTheDefault) {
+TEST_F(TierMachineTest, PerRequestKeepAliveLongerThanTheDefault) {
   serve("m", t0, small, KeepAlive::after(2h));
   EXPECT_EQ(state().unload_at, t0 + 2h);
   on(Tick{}, t0 + 1h);
   EXPECT_EQ(state().tier, Tier::Warm);  // kv_idle still applies
 }
 
-TEST_F(Machine, TheNextRequestWithoutKeepAliveUsesTheDefaultAgain) {
+TEST_F(TierMachineTest, TheNextRequestWithoutKeepAliveUsesTheDefaultAgain) {
   serve("m", t0, small, KeepAlive::after(2h));
   serve("m", t0 + 1min, small);
   EXPECT_EQ(state().unload_at, t0 + 1min + 15min);
 }
 
-TEST_F(Machine, TheLastRequestToEndSetsTheKeepAlive) {
+TEST_F(TierMachineTest, TheLastRequestToEndSetsTheKeepAlive) {
   start_request("m", t0, small);
   on(RequestArrived{"m"}, t0);
   on(RequestEnded{"m", KeepAlive::after(2h)}, t0 + 1s);
@@ -428,7 +428,7 @@ TEST_F(Machine, TheLastRequestToEndSetsTheKeepAlive) {
   EXPECT_EQ(state().tier, Tier::Host);
 }
 
-TEST_F(Machine, NegativeKeepAliveKeepsTheWeightsForeverButReleasesKv) {
+TEST_F(TierMachineTest, NegativeKeepAliveKeepsTheWeightsForeverButReleasesKv) {
   serve("m", t0, small, KeepAlive::forever());
   EXPECT_FALSE(state().unload_at);
   EXPECT_EQ(kinds(on(Tick{}, t0 + 5min)), Kinds{K::ReleaseKv});
@@ -436,7 +436,7 @@ TEST_F(Machine, NegativeKeepAliveKeepsTheWeightsForeverButReleasesKv) {
   EXPECT_EQ(state().tier, Tier::Warm);
 }
 
-TEST_F(Machine, ForeverAsTheConfiguredDefault) {
+TEST_F(TierMachineTest, ForeverAsTheConfiguredDefault) {
   MachineConfig config;
   config.timers.keep_alive = KeepAlive::forever();
   reset(config);
@@ -445,14 +445,14 @@ TEST_F(Machine, ForeverAsTheConfiguredDefault) {
   EXPECT_EQ(state().kv_release_at, t0 + 5min);
 }
 
-TEST_F(Machine, OnDemandWithAPerRequestKeepAliveStays) {
+TEST_F(TierMachineTest, OnDemandWithAPerRequestKeepAliveStays) {
   machine.add("d", Policy::OnDemand);
   serve("d", t0, small, KeepAlive::after(10min));
   EXPECT_EQ(state("d").tier, Tier::Ready);
   EXPECT_EQ(state("d").unload_at, t0 + 10min);
 }
 
-TEST_F(Machine, ResidentNeverReleasesKvNorUnloads) {
+TEST_F(TierMachineTest, ResidentNeverReleasesKvNorUnloads) {
   machine.add("r", Policy::Resident);
   serve("r", t0, small);
   EXPECT_EQ(on(KvReleaseRequested{"r"}, t0).error, Error::Protected);
@@ -461,14 +461,14 @@ TEST_F(Machine, ResidentNeverReleasesKvNorUnloads) {
   EXPECT_EQ(state("r").tier, Tier::Ready);
 }
 
-TEST_F(Machine, HostKeepRestartsWhenARequestEndsWithoutALoad) {
+TEST_F(TierMachineTest, HostKeepRestartsWhenARequestEndsWithoutALoad) {
   to_host("m", t0);
   on(RequestArrived{"m"}, t0 + 10min);  // e.g. refused with 503 before it loaded
   on(RequestEnded{"m"}, t0 + 11min);
   EXPECT_EQ(state().host_release_at, t0 + 11min + 1h);
 }
 
-TEST_F(Machine, ZeroKvIdleReleasesRightAfterTheRequest) {
+TEST_F(TierMachineTest, ZeroKvIdleReleasesRightAfterTheRequest) {
   MachineConfig config;
   config.timers.kv_idle = 0s;
   reset(config);
@@ -477,7 +477,7 @@ TEST_F(Machine, ZeroKvIdleReleasesRightAfterTheRequest) {
   EXPECT_EQ(state().tier, Tier::Warm);
 }
 
-TEST_F(Machine, NegativeKvIdleAndHostKeepDisableThoseTimers) {
+TEST_F(TierMachineTest, NegativeKvIdleAndHostKeepDisableThoseTimers) {
   MachineConfig config;
   config.timers.kv_idle = -1ms;
   config.timers.host_keep = -1ms;
@@ -490,7 +490,7 @@ TEST_F(Machine, NegativeKvIdleAndHostKeepDisableThoseTimers) {
   EXPECT_TRUE(on(Tick{}, t0 + 1000h).actions.empty());
 }
 
-TEST_F(Machine, ZeroHostKeepSkipsTheHostTier) {
+TEST_F(TierMachineTest, ZeroHostKeepSkipsTheHostTier) {
   MachineConfig config;
   config.timers.host_keep = 0s;
   reset(config);
@@ -500,7 +500,7 @@ TEST_F(Machine, ZeroHostKeepSkipsTheHostTier) {
   EXPECT_FALSE(state().host_locked);
 }
 
-TEST_F(Machine, PinnedKeepsItsWeightsButKvIdleApplies) {
+TEST_F(TierMachineTest, PinnedKeepsItsWeightsButKvIdleApplies) {
   serve("m", t0, small);
   ASSERT_TRUE(on(PinChanged{"m", true}, t0).ok());
   EXPECT_FALSE(state().unload_at);
@@ -512,14 +512,14 @@ TEST_F(Machine, PinnedKeepsItsWeightsButKvIdleApplies) {
   EXPECT_EQ(state().tier, Tier::Ready);
 }
 
-TEST_F(Machine, UnpinningStartsTheKeepAliveClock) {
+TEST_F(TierMachineTest, UnpinningStartsTheKeepAliveClock) {
   serve("m", t0, small);
   on(PinChanged{"m", true}, t0);
   on(PinChanged{"m", false}, t0 + 1h);
   EXPECT_EQ(state().unload_at, t0 + 1h + 15min);
 }
 
-TEST_F(Machine, PinnedHostModelStaysLocked) {
+TEST_F(TierMachineTest, PinnedHostModelStaysLocked) {
   to_host("m", t0);
   on(PinChanged{"m", true}, t0);
   EXPECT_FALSE(state().host_release_at);
@@ -528,7 +528,7 @@ TEST_F(Machine, PinnedHostModelStaysLocked) {
   EXPECT_EQ(state().host_release_at, t0 + 101h);
 }
 
-TEST_F(Machine, NextDeadlineIsTheEarliestTimer) {
+TEST_F(TierMachineTest, NextDeadlineIsTheEarliestTimer) {
   EXPECT_FALSE(machine.next_deadline());
   machine.add("n", Policy::KeepAlive);
   serve("m", t0, small);
@@ -538,7 +538,14 @@ TEST_F(Machine, NextDeadlineIsTheEarliestTimer) {
   EXPECT_EQ(machine.next_deadline(), t0 + 5min);  // m's kv_idle
 }
 
-TEST_F(Machine, TickWithNothingDueDoesNothing) {
+TEST_F(TierMachineTest, AHugeKeepAliveDoesNotOverflowTheClock) {
+  serve("m", t0, small, KeepAlive::after(Duration::max()));
+  ASSERT_TRUE(state().unload_at);
+  EXPECT_GT(*state().unload_at, t0 + 24h * 365 * 99);
+  EXPECT_TRUE(on(Tick{}, t0 + 24h * 365 * 50).actions.size() == 1);  // only the KV went
+}
+
+TEST_F(TierMachineTest, TickWithNothingDueDoesNothing) {
   serve("m", t0, small);
   EXPECT_TRUE(on(Tick{}, t0 + 1min).actions.empty());
   EXPECT_TRUE(on(Tick{}, t0 - 1h).actions.empty());  // a clock going back changes nothing
@@ -546,7 +553,7 @@ TEST_F(Machine, TickWithNothingDueDoesNothing) {
 
 // ---- refused events --------------------------------------------------------------------------
 
-TEST_F(Machine, UnknownModelsAreAnError) {
+TEST_F(TierMachineTest, UnknownModelsAreAnError) {
   std::vector<Event> events = {RequestArrived{"x"}, RequestEnded{"x", {}}, LoadStarted{"x", small},
                                LoadSucceeded{"x", small}, LoadFailed{"x", ""},
                                KvReleaseRequested{"x"}, KvReleased{"x"}, UnloadRequested{"x"},
@@ -559,7 +566,7 @@ TEST_F(Machine, UnknownModelsAreAnError) {
   }
 }
 
-TEST_F(Machine, LoadResultsOutsideLoadingAreRefused) {
+TEST_F(TierMachineTest, LoadResultsOutsideLoadingAreRefused) {
   EXPECT_EQ(on(LoadSucceeded{"m", small}, t0).error, Error::InvalidTransition);
   EXPECT_EQ(on(LoadFailed{"m", "x"}, t0).error, Error::InvalidTransition);
   serve("m", t0, small);
@@ -568,7 +575,7 @@ TEST_F(Machine, LoadResultsOutsideLoadingAreRefused) {
   EXPECT_EQ(machine.ledger().used(), 5 * GiB);
 }
 
-TEST_F(Machine, LoadStartedTwiceOrWhenReadyIsRefused) {
+TEST_F(TierMachineTest, LoadStartedTwiceOrWhenReadyIsRefused) {
   on(LoadStarted{"m", small}, t0);
   EXPECT_EQ(on(LoadStarted{"m", small}, t0).error, Error::InvalidTransition);
   EXPECT_EQ(machine.ledger().used(), 5 * GiB);
@@ -576,13 +583,13 @@ TEST_F(Machine, LoadStartedTwiceOrWhenReadyIsRefused) {
   EXPECT_EQ(on(LoadStarted{"m", small}, t0).error, Error::InvalidTransition);
 }
 
-TEST_F(Machine, RequestEndedWithoutARequestIsRefused) {
+TEST_F(TierMachineTest, RequestEndedWithoutARequestIsRefused) {
   Outcome out = on(RequestEnded{"m"}, t0);
   EXPECT_EQ(out.error, Error::InvalidTransition);
   EXPECT_EQ(state().busy, 0);
 }
 
-TEST_F(Machine, BusyModelsAreNotUnloadedNorReleased) {
+TEST_F(TierMachineTest, BusyModelsAreNotUnloadedNorReleased) {
   start_request("m", t0, small);
   EXPECT_EQ(on(UnloadRequested{"m"}, t0).error, Error::Busy);
   EXPECT_EQ(on(UnloadRequested{"m", true}, t0).error, Error::Busy);
@@ -590,14 +597,14 @@ TEST_F(Machine, BusyModelsAreNotUnloadedNorReleased) {
   EXPECT_EQ(state().tier, Tier::Ready);
 }
 
-TEST_F(Machine, LoadingModelsAreNotUnloadedNorReleased) {
+TEST_F(TierMachineTest, LoadingModelsAreNotUnloadedNorReleased) {
   on(LoadStarted{"m", small}, t0);
   EXPECT_EQ(on(UnloadRequested{"m"}, t0).error, Error::InvalidTransition);
   EXPECT_EQ(on(KvReleaseRequested{"m"}, t0).error, Error::InvalidTransition);
   EXPECT_EQ(on(ReloadRequested{"m"}, t0).error, Error::InvalidTransition);
 }
 
-TEST_F(Machine, UnloadingAColdOrHostModelIsANoOp) {
+TEST_F(TierMachineTest, UnloadingAColdOrHostModelIsANoOp) {
   EXPECT_TRUE(on(UnloadRequested{"m"}, t0).ok());
   EXPECT_TRUE(on(UnloadRequested{"m", true}, t0).ok());
   to_host("m", t0);
@@ -607,11 +614,11 @@ TEST_F(Machine, UnloadingAColdOrHostModelIsANoOp) {
   EXPECT_EQ(state().tier, Tier::Host);
 }
 
-TEST_F(Machine, ReleaseKvOfAModelOffTheDeviceIsRefused) {
+TEST_F(TierMachineTest, ReleaseKvOfAModelOffTheDeviceIsRefused) {
   EXPECT_EQ(on(KvReleaseRequested{"m"}, t0).error, Error::InvalidTransition);
 }
 
-TEST_F(Machine, LoadWaitsUntilThePreviousRunnerHasExited) {
+TEST_F(TierMachineTest, LoadWaitsUntilThePreviousRunnerHasExited) {
   serve("m", t0, small);
   on(UnloadRequested{"m"}, t0);
   on(RequestArrived{"m"}, t0 + 1s);
@@ -622,7 +629,7 @@ TEST_F(Machine, LoadWaitsUntilThePreviousRunnerHasExited) {
   EXPECT_TRUE(on(LoadStarted{"m", small}, t0 + 2s).ok());
 }
 
-TEST_F(Machine, WakeWaitsUntilTheKvIsReleased) {
+TEST_F(TierMachineTest, WakeWaitsUntilTheKvIsReleased) {
   serve("m", t0, small);
   on(KvReleaseRequested{"m"}, t0);
   on(RequestArrived{"m"}, t0);
@@ -631,7 +638,7 @@ TEST_F(Machine, WakeWaitsUntilTheKvIsReleased) {
   EXPECT_TRUE(on(LoadStarted{"m", small}, t0).ok());
 }
 
-TEST_F(Machine, LoadWithoutRoomIsRefusedAndChangesNothing) {
+TEST_F(TierMachineTest, LoadWithoutRoomIsRefusedAndChangesNothing) {
   reset({}, 4 * GiB);
   on(RequestArrived{"m"}, t0);
   Outcome out = on(LoadStarted{"m", small}, t0);
@@ -642,7 +649,7 @@ TEST_F(Machine, LoadWithoutRoomIsRefusedAndChangesNothing) {
   EXPECT_EQ(machine.ledger().used(), 0u);
 }
 
-TEST_F(Machine, ALoadThatMeasuresMoreThanFitsFails) {
+TEST_F(TierMachineTest, ALoadThatMeasuresMoreThanFitsFails) {
   reset({}, 6 * GiB);
   on(RequestArrived{"m"}, t0);
   on(LoadStarted{"m", small}, t0);
@@ -655,14 +662,14 @@ TEST_F(Machine, ALoadThatMeasuresMoreThanFitsFails) {
   EXPECT_EQ(machine.ledger().used(), 0u);
 }
 
-TEST_F(Machine, ALoadThatMeasuresALittleMoreStillFits) {
+TEST_F(TierMachineTest, ALoadThatMeasuresALittleMoreStillFits) {
   on(RequestArrived{"m"}, t0);
   on(LoadStarted{"m", small}, t0);
   EXPECT_TRUE(on(LoadSucceeded{"m", fp(4 * GiB, 1 * GiB, 0, 50 * MiB)}, t0).ok());
   EXPECT_EQ(machine.ledger().used(), 5 * GiB + 50 * MiB);
 }
 
-TEST_F(Machine, RunnerExitOnTheDeviceIsADeath) {
+TEST_F(TierMachineTest, RunnerExitOnTheDeviceIsADeath) {
   serve("m", t0, small);
   Outcome out = on(RunnerExited{"m"}, t0);
   EXPECT_TRUE(has_action(out, K::FailRequests));
@@ -670,7 +677,7 @@ TEST_F(Machine, RunnerExitOnTheDeviceIsADeath) {
   EXPECT_EQ(machine.ledger().used(), 0u);
 }
 
-TEST_F(Machine, ADeathOffTheDeviceOnlySettlesTheBytes) {
+TEST_F(TierMachineTest, ADeathOffTheDeviceOnlySettlesTheBytes) {
   serve("m", t0, small);
   on(UnloadRequested{"m"}, t0);
   Outcome out = on(RunnerDied{"m", "killed"}, t0);
@@ -679,7 +686,7 @@ TEST_F(Machine, ADeathOffTheDeviceOnlySettlesTheBytes) {
   EXPECT_EQ(machine.ledger().used(), 0u);
 }
 
-TEST_F(Machine, ReloadForALargerContextGoesThroughHost) {
+TEST_F(TierMachineTest, ReloadForALargerContextGoesThroughHost) {
   start_request("m", t0, small);
   // A request wants 8192; nothing runs on the old instance any more.
   Outcome out = on(ReloadRequested{"m"}, t0);
@@ -694,7 +701,7 @@ TEST_F(Machine, ReloadForALargerContextGoesThroughHost) {
   EXPECT_EQ(state().footprint.n_ctx, 8192u);
 }
 
-TEST_F(Machine, AddAndRemove) {
+TEST_F(TierMachineTest, AddAndRemove) {
   EXPECT_FALSE(machine.add("m", Policy::OnDemand));
   EXPECT_EQ(state().policy, Policy::KeepAlive);
   serve("m", t0, small);
@@ -707,7 +714,7 @@ TEST_F(Machine, AddAndRemove) {
   EXPECT_FALSE(machine.remove("m"));
 }
 
-TEST_F(Machine, OnTheCpuDeviceLockedPagesAreCountedOnceAsDeviceBytes) {
+TEST_F(TierMachineTest, OnTheCpuDeviceLockedPagesAreCountedOnceAsDeviceBytes) {
   MachineConfig config;
   config.device_is_host_ram = true;
   reset(config);
@@ -721,7 +728,7 @@ TEST_F(Machine, OnTheCpuDeviceLockedPagesAreCountedOnceAsDeviceBytes) {
   EXPECT_EQ(machine.host_used(), 4 * GiB);
 }
 
-TEST(MachineNames, ToStringAndParse) {
+TEST(TierMachineNames, ToStringAndParse) {
   EXPECT_STREQ(to_string(Tier::Warm), "warm");
   EXPECT_STREQ(to_string(Policy::OnDemand), "on_demand");
   EXPECT_EQ(parse_policy("resident"), Policy::Resident);

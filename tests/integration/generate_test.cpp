@@ -1,0 +1,163 @@
+// The walking skeleton end to end: real `ebb serve`, real runners, real HTTP.
+#include "serve_fixture.h"
+
+namespace ebb::test {
+namespace {
+
+class Generate : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new Server(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  static Server* server_;
+  const json greedy = {{"temperature", 0}, {"repeat_penalty", 1.0}, {"num_predict", 16}};
+};
+Server* Generate::server_ = nullptr;
+
+TEST_F(Generate, RootAndVersion) {
+  auto c = server_->client();
+  auto r = c.Get("/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "ebb is running");
+  EXPECT_TRUE(server_->get("/api/version").contains("version"));
+}
+
+TEST_F(Generate, StreamsNdjsonWithFinalStats) {
+  auto lines = server_->stream("/api/generate", {{"model", "tiny"}, {"prompt", "Tell me a story"}, {"options", greedy}});
+  ASSERT_GE(lines.size(), 2u);
+  std::string text;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    EXPECT_FALSE(lines[i]["done"].get<bool>());
+    text += lines[i]["response"].get<std::string>();
+  }
+  const auto& last = lines.back();
+  EXPECT_TRUE(last["done"].get<bool>());
+  EXPECT_EQ(last["done_reason"], "length");
+  EXPECT_EQ(last["eval_count"], 16);
+  EXPECT_GT(last["prompt_eval_count"].get<int>(), 0);
+  for (const char* k : {"total_duration", "load_duration", "prompt_eval_duration", "eval_duration"}) EXPECT_TRUE(last[k].is_number_integer()) << k;
+  EXPECT_GT(last["total_duration"].get<int64_t>(), last["eval_duration"].get<int64_t>());
+  EXPECT_FALSE(text.empty());
+}
+
+TEST_F(Generate, ChatStreamsMessages) {
+  json body = {{"model", "tiny"}, {"messages", {{{"role", "system"}, {"content", "be brief"}}, {{"role", "user"}, {"content", "hi"}}}}, {"options", greedy}};
+  auto lines = server_->stream("/api/chat", body);
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["message"]["role"], "assistant");
+  EXPECT_TRUE(lines[0]["message"]["content"].is_string());
+  EXPECT_TRUE(lines.back()["done"].get<bool>());
+  EXPECT_EQ(lines.back()["eval_count"], 16);
+}
+
+TEST_F(Generate, StreamFalseGivesOneObject) {
+  auto [status, text] = server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "abc"}, {"stream", false}, {"options", greedy}});
+  ASSERT_EQ(status, 200);
+  auto j = json::parse(text);  // exactly one JSON document
+  EXPECT_TRUE(j["done"].get<bool>());
+  EXPECT_FALSE(j["response"].get<std::string>().empty());
+  auto [cs, ctext] = server_->post("/api/chat", {{"model", "tiny"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}, {"stream", false}, {"options", greedy}});
+  ASSERT_EQ(cs, 200);
+  EXPECT_FALSE(json::parse(ctext)["message"]["content"].get<std::string>().empty());
+}
+
+TEST_F(Generate, SameSeedSameText) {
+  json opts = {{"temperature", 0.9}, {"seed", 42}, {"num_predict", 24}};
+  json body = {{"model", "tiny"}, {"prompt", "Once upon a time"}, {"options", opts}};
+  std::string a = server_->generate_text(body);
+  std::string b = server_->generate_text(body);
+  EXPECT_EQ(a, b);
+  json other = body;
+  other["options"]["seed"] = 43;
+  EXPECT_NE(a, server_->generate_text(other)) << "a different seed should sample differently";
+  json zero = {{"model", "tiny"}, {"prompt", "Once upon a time"}, {"options", {{"temperature", 0}, {"num_predict", 24}}}};
+  EXPECT_EQ(server_->generate_text(zero), server_->generate_text(zero));
+}
+
+TEST_F(Generate, GreedyMatchesDirectLlamaCpp) {
+  const std::string prompt = "The quick brown fox jumps over the lazy dog";
+  json body = {{"model", "tiny"}, {"prompt", prompt}, {"raw", true},
+               {"options", {{"temperature", 0}, {"repeat_penalty", 1.0}, {"num_predict", 32}, {"num_ctx", 4096}, {"num_batch", 512}}}};
+  std::string ebb_text = server_->generate_text(body);
+  std::string direct = run_capture(std::string(LLAMA_DIRECT_BIN) + " " + (models_dir() / "tiny.gguf").string() + " '" + prompt + "' 32 4096 512");
+  EXPECT_FALSE(direct.empty());
+  EXPECT_EQ(ebb_text, direct);
+}
+
+TEST_F(Generate, UnknownModelIs404) {
+  auto [status, text] = server_->post("/api/generate", {{"model", "no-such-model"}, {"prompt", "x"}});
+  EXPECT_EQ(status, 404);
+  EXPECT_TRUE(json::parse(text).contains("error"));
+  auto [cs, ctext] = server_->post("/api/chat", {{"model", "no-such-model"}, {"messages", json::array()}});
+  EXPECT_EQ(cs, 404);
+}
+
+TEST_F(Generate, BadRequestsAre400) {
+  EXPECT_EQ(server_->post_raw("/api/generate", "{not json").first, 400);
+  EXPECT_EQ(server_->post_raw("/api/generate", "[1,2]").first, 400);
+  EXPECT_EQ(server_->post("/api/generate", {{"prompt", "no model"}}).first, 400);
+  EXPECT_EQ(server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"temperature", "hot"}}}}).first, 400);
+  EXPECT_EQ(server_->post("/api/chat", {{"model", "tiny"}, {"messages", "hello"}}).first, 400);
+}
+
+TEST_F(Generate, CorruptGgufFailsCleanlyWhileOthersServe) {
+  auto tags = server_->get("/api/tags");
+  for (const auto& m : tags["models"]) EXPECT_NE(m["name"], "corrupt:latest");
+  auto [status, text] = server_->post("/api/generate", {{"model", "corrupt"}, {"prompt", "x"}});
+  EXPECT_EQ(status, 500);
+  EXPECT_NE(json::parse(text)["error"].get<std::string>().find("model 'corrupt' could not be loaded"), std::string::npos);
+  EXPECT_FALSE(server_->generate_text({{"model", "tiny2"}, {"prompt", "still fine"}, {"options", greedy}}).empty());
+}
+
+TEST_F(Generate, TagsAndPs) {
+  auto tags = server_->get("/api/tags");
+  std::vector<std::string> names;
+  for (const auto& m : tags["models"]) names.push_back(m["name"]);
+  EXPECT_NE(std::find(names.begin(), names.end(), "tiny:latest"), names.end());
+  server_->generate_text({{"model", "tiny"}, {"prompt", "x"}, {"options", greedy}});
+  auto ps = server_->get("/api/ps");
+  bool found = false;
+  for (const auto& m : ps["models"]) {
+    if (m["name"] != "tiny") continue;
+    found = true;
+    EXPECT_GT(m["size"].get<uint64_t>(), 0u);
+    EXPECT_EQ(m["context_length"], 4096);
+    EXPECT_TRUE(m["expires_at"].is_string());
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(Generate, RunnerKilledFailsRequestAndReloads) {
+  Server s;
+  json body = {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"num_predict", 100000}, {"temperature", 0}}}};
+  std::thread killer([&] {
+    ASSERT_TRUE(wait_until([&] { return !runner_pids(s.pid()).empty(); }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    for (pid_t p : runner_pids(s.pid())) ::kill(p, SIGKILL);
+  });
+  auto lines = s.stream("/api/generate", body);
+  killer.join();
+  ASSERT_FALSE(lines.empty());
+  ASSERT_TRUE(lines.back().contains("error")) << lines.back().dump();
+  EXPECT_NE(lines.back()["error"].get<std::string>().find("signal 9"), std::string::npos);
+  // The next request reloads the model.
+  EXPECT_FALSE(s.generate_text({{"model", "tiny"}, {"prompt", "again"}, {"options", greedy}}).empty());
+}
+
+TEST_F(Generate, RunnerDiesWithSupervisor) {
+  std::vector<pid_t> runners;
+  {
+    Server s;
+    s.generate_text({{"model", "tiny"}, {"prompt", "x"}, {"options", greedy}});
+    runners = runner_pids(s.pid());
+    ASSERT_EQ(runners.size(), 1u);
+    ::kill(s.pid(), SIGKILL);  // no clean shutdown: PR_SET_PDEATHSIG must do it
+    s.stop();
+  }
+  EXPECT_TRUE(wait_until([&] { return !process_alive(runners[0]); }));
+}
+
+}  // namespace
+}  // namespace ebb::test

@@ -1,0 +1,175 @@
+#pragma once
+// Starts the real `ebb serve` on an ephemeral port with synthetic models, for integration tests.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+namespace ebb::test {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+inline std::string run_capture(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int rc = ::pclose(p);
+  if (rc != 0) ADD_FAILURE() << "command failed (" << rc << "): " << cmd;
+  return out;
+}
+
+// A temporary models directory, shared by all tests of a binary (synth once).
+inline const fs::path& models_dir() {
+  static fs::path dir = [] {
+    char tmpl[] = "/tmp/ebb-test-models-XXXXXX";
+    fs::path d = ::mkdtemp(tmpl);
+    run_capture(std::string(EBB_BIN) + " synth --out " + (d / "tiny.gguf").string() + " --params 20M --quant q8_0 --seed 1 >/dev/null");
+    run_capture(std::string(EBB_BIN) + " synth --out " + (d / "tiny2.gguf").string() + " --params 20M --quant q4_0 --seed 2 >/dev/null");
+    std::ofstream(d / "corrupt.gguf") << "GGUF this is not a real header";
+    std::atexit([] {
+      std::error_code ec;
+      fs::remove_all(models_dir(), ec);
+    });
+    return d;
+  }();
+  return dir;
+}
+
+class Server {
+ public:
+  explicit Server(std::vector<std::string> extra_args = {}, fs::path models = models_dir()) {
+    int out[2];
+    if (::pipe(out) != 0) throw std::runtime_error("pipe");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], 1);
+      ::close(out[0]);
+      std::string log = "/tmp/ebb-test-serve-" + std::to_string(::getpid()) + ".log";
+      int fd = ::open(log.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+      if (fd >= 0) ::dup2(fd, 2);
+      std::vector<std::string> args = {EBB_BIN, "serve", "--host", "127.0.0.1:0", "--models", models.string()};
+      args.insert(args.end(), extra_args.begin(), extra_args.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(EBB_BIN, argv.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    out_ = ::fdopen(out[0], "r");
+    char line[512];
+    while (std::fgets(line, sizeof line, out_)) {
+      std::string s = line;
+      auto at = s.find("listening on ");
+      if (at != std::string::npos) {
+        port_ = std::stoi(s.substr(s.rfind(':') + 1));
+        break;
+      }
+    }
+    if (port_ <= 0) throw std::runtime_error("ebb serve did not start");
+  }
+  ~Server() { stop(); }
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int st;
+      ::waitpid(pid_, &st, 0);
+      pid_ = -1;
+    }
+    if (out_) std::fclose(out_), out_ = nullptr;
+  }
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(300, 0);
+    return c;
+  }
+  // POST returning status and body.
+  std::pair<int, std::string> post(const std::string& path, const json& body) const { return post_raw(path, body.dump()); }
+  std::pair<int, std::string> post_raw(const std::string& path, const std::string& body) const {
+    auto c = client();
+    auto r = c.Post(path.c_str(), body, "application/json");
+    if (!r) return {0, ""};
+    return {r->status, r->body};
+  }
+  json get(const std::string& path) const {
+    auto c = client();
+    auto r = c.Get(path.c_str());
+    if (!r || r->status != 200) return json();
+    return json::parse(r->body);
+  }
+  // Streams NDJSON lines; returns them parsed.
+  std::vector<json> stream(const std::string& path, const json& body) const {
+    auto [status, text] = post(path, body);
+    std::vector<json> lines;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t nl = text.find('\n', start);
+      if (nl == std::string::npos) nl = text.size();
+      if (nl > start) lines.push_back(json::parse(text.substr(start, nl - start)));
+      start = nl + 1;
+    }
+    if (status != 200) lines.push_back({{"http_status", status}});
+    return lines;
+  }
+  // Generated text of a non-streaming /api/generate.
+  std::string generate_text(const json& body) const {
+    json b = body;
+    b["stream"] = false;
+    auto [status, text] = post("/api/generate", b);
+    EXPECT_EQ(status, 200) << text;
+    return json::parse(text).value("response", "");
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = -1;
+  FILE* out_ = nullptr;
+};
+
+// pids of this server's runner children.
+inline std::vector<pid_t> runner_pids(pid_t server) {
+  // Children are listed under the thread that forked them.
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(server) + "/task", ec)) {
+    std::ifstream f(task.path() / "children");
+    pid_t p;
+    while (f >> p) pids.push_back(p);
+  }
+  return pids;
+}
+
+inline bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0; }
+
+template <class Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+}  // namespace ebb::test

@@ -1,0 +1,57 @@
+#include <gtest/gtest.h>
+
+#include "common/options.h"
+
+namespace ebb {
+namespace {
+
+using json = nlohmann::json;
+
+TEST(Options, DefaultsFollowOllama) {
+  auto o = parse_options(json());
+  EXPECT_FLOAT_EQ(o.sampling.temperature, 0.8f);
+  EXPECT_EQ(o.sampling.top_k, 40);
+  EXPECT_FLOAT_EQ(o.sampling.top_p, 0.9f);
+  EXPECT_FLOAT_EQ(o.sampling.repeat_penalty, 1.1f);
+  EXPECT_EQ(o.sampling.num_predict, -1);
+  EXPECT_EQ(o.context.num_ctx, 0);
+}
+
+TEST(Options, ParsesAllKnownKeys) {
+  auto o = parse_options({{"temperature", 0}, {"top_k", 5}, {"top_p", 0.5}, {"min_p", 0.1}, {"typical_p", 0.7}, {"seed", 7},
+                          {"num_predict", 3}, {"stop", {"a", "b"}}, {"num_ctx", 2048}, {"num_batch", 64}, {"num_thread", 2},
+                          {"repeat_last_n", 8}, {"presence_penalty", 0.5}, {"frequency_penalty", 0.25}, {"num_keep", 2}});
+  EXPECT_EQ(o.sampling.temperature, 0.0f);
+  EXPECT_EQ(o.sampling.top_k, 5);
+  EXPECT_EQ(o.sampling.seed, 7);
+  EXPECT_EQ(o.sampling.stop, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(o.context.num_ctx, 2048);
+  EXPECT_EQ(o.context.num_batch, 64);
+  EXPECT_TRUE(o.unknown.empty());
+}
+
+TEST(Options, UnknownKeysAreReportedNotFatal) {
+  auto o = parse_options({{"mirostat_eta", 0.1}, {"top_k", 3}});
+  EXPECT_EQ(o.unknown, std::vector<std::string>{"mirostat_eta"});
+  EXPECT_EQ(o.sampling.top_k, 3);
+}
+
+TEST(Options, WrongTypesAreErrors) {
+  EXPECT_THROW(parse_options({{"temperature", "hot"}}), OptionsError);
+  EXPECT_THROW(parse_options({{"top_k", 1.5}}), OptionsError);
+  EXPECT_THROW(parse_options({{"stop", 3}}), OptionsError);
+  EXPECT_THROW(parse_options({{"stop", {1, 2}}}), OptionsError);
+  EXPECT_THROW(parse_options(json::array()), OptionsError);
+  EXPECT_THROW(parse_options({{"num_ctx", -5}}), OptionsError);
+}
+
+TEST(Options, SamplingRoundTripsThroughJson) {
+  auto o = parse_options({{"temperature", 0.3}, {"stop", "x"}, {"seed", 9}}).sampling;
+  auto back = sampling_from_json(to_json(o));
+  EXPECT_FLOAT_EQ(back.temperature, 0.3f);
+  EXPECT_EQ(back.stop, std::vector<std::string>{"x"});
+  EXPECT_EQ(back.seed, 9);
+}
+
+}  // namespace
+}  // namespace ebb

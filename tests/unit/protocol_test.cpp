@@ -1,0 +1,77 @@
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/protocol.h"
+
+namespace ebb::protocol {
+namespace {
+
+TEST(Protocol, RoundTripsFramesFedByteByByte) {
+  std::string wire = encode_frame(FrameKind::Json, R"({"type":"hello"})") + encode_frame(FrameKind::Binary, std::string("\0\1\2", 3)) +
+                     encode_frame(FrameKind::Json, "");
+  FrameDecoder d;
+  std::vector<Frame> got;
+  for (char c : wire) {
+    d.feed(&c, 1);
+    while (auto f = d.next()) got.push_back(*f);
+  }
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].kind, FrameKind::Json);
+  EXPECT_EQ(got[0].payload, R"({"type":"hello"})");
+  EXPECT_EQ(got[1].kind, FrameKind::Binary);
+  EXPECT_EQ(got[1].payload, std::string("\0\1\2", 3));
+  EXPECT_EQ(got[2].payload, "");
+  EXPECT_EQ(d.buffered(), 0u);
+}
+
+TEST(Protocol, IncompleteFrameWaits) {
+  std::string wire = encode_frame(FrameKind::Json, "0123456789");
+  FrameDecoder d;
+  d.feed(wire.data(), wire.size() - 1);
+  EXPECT_FALSE(d.next().has_value());
+  d.feed(wire.data() + wire.size() - 1, 1);
+  EXPECT_EQ(d.next()->payload, "0123456789");
+}
+
+TEST(Protocol, RejectsOversizedAndUnknownKinds) {
+  FrameDecoder d;
+  const char huge[5] = {'\xff', '\xff', '\xff', '\x7f', 0};
+  d.feed(huge, 5);
+  EXPECT_THROW(d.next(), ProtocolError);
+  FrameDecoder d2;
+  const char bad_kind[5] = {0, 0, 0, 0, 9};
+  d2.feed(bad_kind, 5);
+  EXPECT_THROW(d2.next(), ProtocolError);
+}
+
+TEST(Protocol, OverSocketPair) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ASSERT_TRUE(send_json(sv[0], {{"type", "token"}, {"text", "héllo"}}));
+  ASSERT_TRUE(send_binary(sv[0], std::string(100000, 'x')));
+  ::close(sv[0]);
+  FrameDecoder d;
+  auto a = read_frame(sv[1], d);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(nlohmann::json::parse(a->payload)["text"], "héllo");
+  auto b = read_frame(sv[1], d);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->payload.size(), 100000u);
+  EXPECT_FALSE(read_frame(sv[1], d).has_value());  // clean EOF
+  ::close(sv[1]);
+}
+
+TEST(Protocol, EofInsideFrameIsAnError) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  std::string wire = encode_frame(FrameKind::Json, "{}{}{}");
+  ASSERT_TRUE(write_all(sv[0], wire.substr(0, 7)));
+  ::close(sv[0]);
+  FrameDecoder d;
+  EXPECT_THROW(read_frame(sv[1], d), ProtocolError);
+  ::close(sv[1]);
+}
+
+}  // namespace
+}  // namespace ebb::protocol
