@@ -122,20 +122,30 @@ void handle_generation(const httplib::Request& req, httplib::Response& res, Serv
   if (empty) {
     Shape shape{chat};
     if (keep_alive && keep_alive->is_zero()) {
-      ctx.manager.unload(entry->name);
+      try {
+        ctx.manager.unload(*entry, false);
+      } catch (const supervisor::Conflict& e) {
+        return send_error(res, 409, e.what());
+      }
       json j = shape.chunk(model, "");
       j["done"] = true;
       j["done_reason"] = "unload";
       return send_json(res, 200, j);
     }
     try {
-      auto lease = ctx.manager.acquire(*entry, opts.context, keep_alive);
+      int64_t load_ns = 0;
+      {
+        auto lease = ctx.manager.acquire(*entry, opts.context, keep_alive);
+        load_ns = lease.load_ns();
+      }
       json j = shape.chunk(model, "");
       j["done"] = true;
       j["done_reason"] = "load";
-      j["load_duration"] = lease.load_ns();
+      j["load_duration"] = load_ns;
       j["total_duration"] = ns_since(t0);
       return send_json(res, 200, j);
+    } catch (const supervisor::Unavailable& e) {
+      return send_error(res, 503, e.what());
     } catch (const std::exception& e) {
       return send_error(res, 500, e.what());
     }
@@ -147,7 +157,10 @@ void handle_generation(const httplib::Request& req, httplib::Response& res, Serv
   gen->shape.chat = chat;
   try {
     gen->lease = std::make_unique<supervisor::ModelManager::Lease>(ctx.manager.acquire(*entry, opts.context, keep_alive));
+    if (gen->lease->snapshots()) msg["snapshots"] = true;
     gen->stream = gen->lease->runner().submit(msg);
+  } catch (const supervisor::Unavailable& e) {
+    return send_error(res, 503, e.what());
   } catch (const std::exception& e) {
     return send_error(res, 500, e.what());
   }

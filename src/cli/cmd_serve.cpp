@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "cli/commands.h"
 #include "common/config.h"
 #include "supervisor/model_manager.h"
+#include "supervisor/device_probe.h"
 #include "supervisor/model_registry.h"
 
 namespace ebb::cli {
@@ -59,8 +61,32 @@ int serve(const ServeArgs& a) {
 
   supervisor::ModelManager::Config mc;
   mc.exe = self_exe();
-  mc.default_keep_alive = cfg.memory.keep_alive;
+  supervisor::DeviceInfo dev = supervisor::detect_device(mc.exe, !a.device_memory.empty() ? std::optional(parse_bytes(a.device_memory))
+                                                                                          : cfg.memory.device_memory);
+  Headroom headroom = !a.headroom.empty() ? parse_headroom(a.headroom) : cfg.memory.headroom;
+  uint64_t ram = supervisor::host_ram_total();
+  mc.device_id = dev.id;
+  mc.device_name = dev.name;
+  mc.device_total = dev.total;
+  mc.device_is_host_ram = dev.is_host_ram;
+  mc.headroom = std::min(headroom.bytes_of(dev.total), dev.total);
+  mc.host_budget = cfg.memory.host_budget.bytes_of(ram);
+  mc.snapshot_budget = std::min(cfg.memory.snapshot_budget.bytes_of(ram), mc.host_budget);
+  mc.timers.kv_idle = cfg.memory.kv_idle;
+  mc.timers.keep_alive = cfg.memory.keep_alive.is_forever() ? memory::KeepAlive::forever() : memory::KeepAlive::after(cfg.memory.keep_alive.duration);
+  mc.timers.host_keep = cfg.memory.host_keep;
+  spdlog::info("device {} ({}): total {}, headroom {}, budget {}; host budget {}, snapshots {}", dev.id, dev.name, format_bytes(dev.total),
+               format_bytes(mc.headroom), format_bytes(dev.total - mc.headroom), format_bytes(mc.host_budget), format_bytes(mc.snapshot_budget));
   supervisor::ModelManager manager(mc);
+
+  std::vector<supervisor::ModelEntry> residents;
+  for (const auto& m : cfg.models) {
+    if (m.policy != ModelPolicy::Resident) continue;
+    auto e = registry.find(m.name);
+    if (!e || !e->info) throw std::runtime_error("resident model '" + m.name + "' is unusable: " + (e ? e->error : "not found"));
+    residents.push_back(*e);
+  }
+  if (!residents.empty()) manager.start_residents(residents);
 
   api::HttpServer http({registry, manager});
   int port = http.bind(hp.host, hp.port);

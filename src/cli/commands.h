@@ -8,4 +8,5 @@ void add_runner_command(CLI::App& root);
 void add_run_command(CLI::App& root);
 void add_ps_command(CLI::App& root);
 void add_synth_command(CLI::App& root);
+void add_quantize_command(CLI::App& root);
 }  // namespace ebb::cli

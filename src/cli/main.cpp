@@ -1,5 +1,6 @@
 // `ebb`: one binary, many subcommands.
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -8,6 +9,7 @@
 int main(int argc, char** argv) {
   // Logs go to stderr; stdout is for command output.
   spdlog::set_default_logger(spdlog::stderr_color_mt("ebb"));
+  if (const char* level = std::getenv("EBB_LOG")) spdlog::set_level(spdlog::level::from_str(level));
   CLI::App app{"ebb: a local LLM server that manages device memory like an OS manages pages"};
   app.require_subcommand(1);
   ebb::cli::add_serve_command(app);
@@ -15,6 +17,7 @@ int main(int argc, char** argv) {
   ebb::cli::add_run_command(app);
   ebb::cli::add_ps_command(app);
   ebb::cli::add_synth_command(app);
+  ebb::cli::add_quantize_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -95,9 +95,24 @@ json to_json(const SamplingOptions& s) {
           {"repeat_penalty", s.repeat_penalty}, {"repeat_last_n", s.repeat_last_n},
           {"presence_penalty", s.presence_penalty}, {"frequency_penalty", s.frequency_penalty},
           {"seed", s.seed},                 {"num_keep", s.num_keep},
-          {"stop", s.stop}};
+          {"stop", s.stop},                 {"format", s.format}};
 }
 
-SamplingOptions sampling_from_json(const json& j) { return parse_options(j).sampling; }
+SamplingOptions sampling_from_json(const json& j) {
+  SamplingOptions s = parse_options(j).sampling;
+  if (j.is_object() && j.contains("format")) s.format = validate_format(j["format"]);
+  return s;
+}
+
+json validate_format(const json& format) {
+  if (format.is_null() || format.is_object()) return format;
+  if (format.is_string()) {
+    const std::string& f = format.get_ref<const std::string&>();
+    if (f.empty()) return nullptr;
+    if (f == "json") return format;
+    throw OptionsError("invalid format '" + f + "': use \"json\" or a JSON schema object");
+  }
+  throw OptionsError(std::string("invalid format: must be \"json\" or a JSON schema object, got ") + format.type_name());
+}
 
 }  // namespace ebb

@@ -29,6 +29,9 @@ struct SamplingOptions {
   int64_t seed = -1;  // -1: random
   int32_t num_keep = 4;
   std::vector<std::string> stop;
+  // Ollama's top-level "format": null (free text), "json" (any JSON object) or a JSON schema
+  // object. The runner turns it into a grammar. See validate_format.
+  nlohmann::json format;
 };
 
 // Context-shaping options: they decide which runner instance can serve a request.
@@ -49,6 +52,12 @@ struct ParsedOptions {
 // ("option 'temperature' must be a number, got string").
 ParsedOptions parse_options(const nlohmann::json& options);
 
+// Checks a request's "format": null, "" (none), "json" or a JSON-schema object. Returns the
+// normalized value ("" becomes null). Throws OptionsError otherwise. Whether a schema object
+// converts to a grammar is only known in the runner.
+nlohmann::json validate_format(const nlohmann::json& format);
+
+// Sampling options for the runner, "format" included.
 nlohmann::json to_json(const SamplingOptions& s);
 SamplingOptions sampling_from_json(const nlohmann::json& j);
 

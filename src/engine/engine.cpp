@@ -1,5 +1,8 @@
 #include "engine/engine.h"
 
+#include <malloc.h>
+
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -7,6 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/chat_template.h"
+#include "engine/mapped_weights.h"
+#include "engine/seq_state.h"
 #include "ggml-backend.h"
 #include "llama-ext.h"
 #include "llama.h"
@@ -53,8 +58,15 @@ Engine::Engine(const LoadParams& p) : params_(p) {
   if (train > 0 && params_.num_ctx > train) params_.num_ctx = train;
   if (params_.num_parallel == 0) params_.num_parallel = 1;
   if (params_.num_batch == 0) params_.num_batch = 512;
-  if (!p.dry_run) templates_ = std::make_unique<ChatTemplate>(model_);
-  create_context();
+  try {
+    if (p.dry_run) predicted_mapped_ = predict_mapped_weights(model_, p.path);
+    if (!p.dry_run) templates_ = std::make_unique<ChatTemplate>(model_);
+    create_context();
+  } catch (...) {
+    templates_.reset();
+    llama_model_free(model_);
+    throw;
+  }
 }
 
 Engine::~Engine() {
@@ -75,7 +87,9 @@ void Engine::create_context() {
   cp.n_threads_batch = threads;
   cp.type_k = kv_type(params_.kv_cache_type);
   cp.type_v = kv_type(params_.kv_cache_type);
-  cp.flash_attn_type = params_.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  cp.flash_attn_type = !params_.flash_attn ? LLAMA_FLASH_ATTN_TYPE_AUTO
+                       : *params_.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED
+                                             : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   cp.kv_unified = false;
   cp.no_perf = true;
   if (params_.embeddings) {
@@ -86,23 +100,82 @@ void Engine::create_context() {
   if (!ctx_) throw std::runtime_error("llama.cpp could not create a context (n_ctx " + std::to_string(cp.n_ctx) + ")");
 }
 
+void Engine::set_num_ctx(uint32_t num_ctx) {
+  uint32_t train = n_ctx_train();
+  params_.num_ctx = train > 0 && num_ctx > train ? train : num_ctx;
+}
+
 void Engine::free_context() {
-  if (ctx_) llama_free(ctx_);
+  if (!ctx_) return;
+  // What stays after the free: the weights, per buffer.
+  MemoryBreakdown full = memory();
+  weights_only_ = MemoryBreakdown{};
+  weights_only_.weights = full.weights;
+  for (const auto& b : full.per_buffer) {
+    if (b["weights"].get<uint64_t>() == 0) continue;
+    weights_only_.per_buffer.push_back({{"buffer", b["buffer"]}, {"weights", b["weights"]}, {"kv", 0}, {"compute", 0}});
+  }
+  llama_free(ctx_);
   ctx_ = nullptr;
+  malloc_trim(0);  // glibc keeps freed heap pages otherwise; the warm tier promises they are gone
+}
+
+std::string Engine::save_sequence(int seq) const {
+  if (!ctx_ || sequence_length(seq) == 0) return {};
+  std::string out(llama_state_seq_get_size(ctx_, seq), '\0');
+  size_t n = llama_state_seq_get_data(ctx_, reinterpret_cast<uint8_t*>(out.data()), out.size(), seq);
+  out.resize(n);
+  return out;
+}
+
+bool Engine::restore_sequence(int seq, std::string_view state) {
+  if (!ctx_) return false;
+  llama_memory_seq_rm(llama_get_memory(ctx_), seq, -1, -1);
+  std::string restreamed;
+  auto streams = seq_state_streams(state);
+  if (streams && *streams != params_.num_parallel) {  // one stream per sequence (kv_unified = false)
+    auto moved = restream_seq_state(state, params_.num_parallel);
+    if (!moved) return false;
+    restreamed = std::move(*moved);
+    state = restreamed;
+  }
+  size_t n = llama_state_seq_set_data(ctx_, reinterpret_cast<const uint8_t*>(state.data()), state.size(), seq);
+  if (n == 0) llama_memory_seq_rm(llama_get_memory(ctx_), seq, -1, -1);
+  return n != 0;
+}
+
+size_t Engine::sequence_length(int seq) const {
+  if (!ctx_) return 0;
+  llama_pos max = llama_memory_seq_pos_max(llama_get_memory(ctx_), seq);
+  return max < 0 ? 0 : static_cast<size_t>(max) + 1;
 }
 
 MemoryBreakdown Engine::memory() const {
+  if (!ctx_) return weights_only_;
   MemoryBreakdown out;
-  if (!ctx_) return out;
+  std::map<std::string, nlohmann::json> buffers;  // by name, so dry and real runs list alike
+  auto add = [&](const std::string& name, uint64_t weights, uint64_t kv, uint64_t compute) {
+    auto& b = buffers[name];
+    if (b.is_null()) b = {{"buffer", name}, {"weights", 0}, {"kv", 0}, {"compute", 0}};
+    b["weights"] = b["weights"].get<uint64_t>() + weights;
+    b["kv"] = b["kv"].get<uint64_t>() + kv;
+    b["compute"] = b["compute"].get<uint64_t>() + compute;
+  };
   for (const auto& [buft, mb] : llama_get_memory_breakdown(ctx_)) {
     out.weights += mb.model;
     out.kv += mb.context;
     out.compute += mb.compute;
-    out.per_buffer.push_back({{"buffer", buft ? ggml_backend_buft_name(buft) : "?"},
-                              {"weights", mb.model},
-                              {"kv", mb.context},
-                              {"compute", mb.compute}});
+    std::string name = buft ? ggml_backend_buft_name(buft) : "?";
+    auto mapped = predicted_mapped_.find(name);
+    if (mb.model > 0 && mapped != predicted_mapped_.end()) {  // dry run: report what mmap will
+      out.weights += mapped->second - mb.model;
+      add(name + "_Mapped", mapped->second, 0, 0);
+      add(name, 0, mb.context, mb.compute);
+    } else {
+      add(name, mb.model, mb.context, mb.compute);
+    }
   }
+  for (auto& [name, b] : buffers) out.per_buffer.push_back(std::move(b));
   return out;
 }
 

@@ -2,13 +2,16 @@
 // The llama.cpp wrapper: the only code that includes llama.h (together with src/runner).
 // One Engine = one model + (optionally) one context with n_parallel sequences.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/chat_template.h"
+#include "engine/load_params.h"
 
 struct llama_model;
 struct llama_context;
@@ -16,21 +19,7 @@ struct llama_vocab;
 
 namespace ebb::engine {
 
-
 using Token = int32_t;
-
-struct LoadParams {
-  std::string path;
-  uint32_t num_ctx = 4096;      // per slot (sequence)
-  uint32_t num_parallel = 1;    // slots; context holds num_ctx * num_parallel
-  uint32_t num_batch = 512;
-  int32_t num_thread = 0;       // 0: hardware threads
-  int32_t num_gpu = -1;         // layers to offload; -1: all
-  std::string kv_cache_type = "f16";
-  bool flash_attn = false;
-  bool embeddings = false;
-  bool dry_run = false;         // no_alloc: measure footprints only
-};
 
 // Bytes per buffer type, as llama.cpp accounts them.
 struct MemoryBreakdown {
@@ -49,13 +38,26 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Context lifecycle: the warm tier frees the context and keeps the weights.
+  // free_context also hands freed heap back to the OS (malloc_trim), so RSS drops at once.
   void create_context();
   void free_context();
   bool has_context() const { return ctx_ != nullptr; }
 
+  // KV snapshots of one sequence (llama_state_seq_*). save: the state bytes (empty when the
+  // sequence holds nothing or llama.cpp fails). restore: replaces the sequence's contents; a
+  // snapshot saved with another num_parallel is re-streamed first. False when llama.cpp rejects
+  // it (other KV type, flash_attn setting or model; too many cells), leaving the sequence empty.
+  std::string save_sequence(int seq) const;
+  bool restore_sequence(int seq, std::string_view state);
+  // Positions the sequence holds (pos_max + 1); 0 when empty.
+  size_t sequence_length(int seq) const;
+
+  // llama.cpp's accounting. While the context is freed: the weights only (kv and compute 0).
   MemoryBreakdown memory() const;
   uint32_t n_ctx_train() const;
   uint32_t n_ctx_per_slot() const { return params_.num_ctx; }
+  // Changes the per-slot context of the next create_context (capped at the trained length).
+  void set_num_ctx(uint32_t num_ctx);
   const LoadParams& params() const { return params_; }
 
   std::vector<Token> tokenize(const std::string& text, bool add_special) const;
@@ -76,6 +78,8 @@ class Engine {
   llama_context* ctx_ = nullptr;
   const llama_vocab* vocab_ = nullptr;
   std::unique_ptr<ChatTemplate> templates_;
+  std::map<std::string, uint64_t> predicted_mapped_;  // dry run: mmapped weight spans by buffer type
+  MemoryBreakdown weights_only_;                       // memory() while the context is freed
 };
 
 }  // namespace ebb::engine

@@ -1,18 +1,33 @@
 #include "engine/sampler.h"
 
 #include <random>
+#include <stdexcept>
 
+#include "engine/json_grammar.h"
 #include "llama.h"
 
 namespace ebb::engine {
 
 void SamplerDeleter::operator()(llama_sampler* s) const { llama_sampler_free(s); }
 
+std::string format_grammar(const nlohmann::json& format) {
+  if (format.is_null() || format == "") return "";
+  if (format == "json") return json_object_grammar();
+  if (format.is_object()) return json_schema_grammar(format.dump());
+  throw std::runtime_error("invalid format: must be \"json\" or a JSON schema object");
+}
+
 SamplerPtr make_sampler(const SamplingOptions& o, const llama_vocab* vocab) {
   auto params = llama_sampler_chain_default_params();
   params.no_perf = true;
   SamplerPtr chain(llama_sampler_chain_init(params));
   auto add = [&](llama_sampler* s) { llama_sampler_chain_add(chain.get(), s); };
+  // The grammar goes first so every later stage only sees tokens the format allows.
+  if (std::string grammar = format_grammar(o.format); !grammar.empty()) {
+    llama_sampler* g = llama_sampler_init_grammar(vocab, grammar.c_str(), "root");
+    if (!g) throw std::runtime_error("the grammar for 'format' could not be parsed");
+    add(g);
+  }
   bool penalties = o.repeat_penalty != 1.0f || o.presence_penalty != 0.0f || o.frequency_penalty != 0.0f;
   if (penalties && o.repeat_last_n != 0) {
     int32_t last_n = o.repeat_last_n < 0 ? 4096 : o.repeat_last_n;

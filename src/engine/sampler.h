@@ -1,6 +1,7 @@
 #pragma once
 // Builds a llama.cpp sampler chain from Ollama options.
 #include <memory>
+#include <string>
 
 #include "common/options.h"
 
@@ -14,7 +15,12 @@ struct SamplerDeleter {
 };
 using SamplerPtr = std::unique_ptr<llama_sampler, SamplerDeleter>;
 
-// Order: penalties, then (temperature <= 0) greedy, else top_k, typical_p, top_p, min_p, temperature, dist.
+// The GBNF grammar for a "format" (see SamplingOptions::format); "" for free text.
+// Throws std::runtime_error for a schema that does not convert.
+std::string format_grammar(const nlohmann::json& format);
+
+// Order: the format's grammar, penalties, then (temperature <= 0) greedy, else top_k, typical_p, top_p, min_p, temperature, dist.
+// Throws std::runtime_error when the format cannot become a grammar.
 SamplerPtr make_sampler(const SamplingOptions& o, const llama_vocab* vocab);
 
 }  // namespace ebb::engine

@@ -9,10 +9,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/process_memory.h"
 #include "common/protocol.h"
 #include "engine/engine.h"
 #include "llama.h"
+#include "runner/pending.h"
 #include "runner/slot.h"
+#include "runner/wire.h"
 
 namespace ebb::runner {
 namespace {
@@ -24,28 +27,20 @@ int64_t ns_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
 }
 
-engine::LoadParams load_params_from(const json& m) {
-  engine::LoadParams p;
-  p.path = m.at("path").get<std::string>();
-  p.num_ctx = m.value("num_ctx", 4096u);
-  p.num_parallel = m.value("num_parallel", 1u);
-  p.num_batch = m.value("num_batch", 512u);
-  p.num_thread = m.value("num_thread", 0);
-  p.num_gpu = m.value("num_gpu", -1);
-  p.kv_cache_type = m.value("kv_cache_type", std::string("f16"));
-  p.flash_attn = m.value("flash_attn", false);
-  p.embeddings = m.value("embeddings", false);
-  return p;
-}
+json process_json() { return to_json(read_process_memory()); }
 
 class Runner {
  public:
   explicit Runner(int fd) : fd_(fd) {}
+  ~Runner() {
+    if (batch_ready_) llama_batch_free(batch_);
+  }
 
   int run() {
-    proto::send_json(fd_, {{"type", "hello"}, {"protocol", proto::kProtocolVersion}, {"pid", getpid()}});
+    send({{"type", "hello"}, {"protocol", proto::kProtocolVersion}, {"pid", getpid()}, {"process", process_json()}});
     for (;;) {
-      if (!pump_messages(/*block=*/!busy())) return 0;
+      // Block for input only when nothing can move: no active slot and no request that could start.
+      if (!pump_messages(/*block=*/!busy() && !startable())) return 0;
       if (shutdown_) return 0;
       assign_pending();
       if (busy()) step();
@@ -55,12 +50,21 @@ class Runner {
  private:
   int fd_;
   proto::FrameDecoder decoder_;
+  std::optional<json> restore_header_;  // a "restore" with found:true, waiting for its state frame
   std::unique_ptr<engine::Engine> engine_;
   std::vector<Slot> slots_;
-  std::deque<json> pending_;
+  std::deque<PendingRequest> pending_;
   llama_batch batch_{};
   bool batch_ready_ = false;
   bool shutdown_ = false;
+
+  void send(const json& m) { proto::send_json(fd_, m); }
+
+  bool startable() const {
+    for (const auto& r : pending_)
+      if (!r.parked()) return true;
+    return false;
+  }
 
   bool busy() const {
     for (const auto& s : slots_)
@@ -77,27 +81,63 @@ class Runner {
       if (r <= 0) return true;
       char buf[64 * 1024];
       ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return false;
       decoder_.feed(buf, static_cast<size_t>(n));
-      while (auto f = decoder_.next()) {
-        if (f->kind == proto::FrameKind::Json) handle(json::parse(f->payload, nullptr, false));
+      try {
+        while (auto f = decoder_.next()) on_frame(std::move(*f));
+      } catch (const proto::ProtocolError& e) {
+        spdlog::error("runner: protocol error from the supervisor: {}", e.what());
+        return false;
       }
+      if (shutdown_) return true;
       block = false;  // got something; drain without blocking
     }
   }
 
-  void handle(const json& m) {
+  // A binary frame belongs to the JSON frame just before it (only "restore" carries one).
+  void on_frame(proto::Frame f) {
+    if (restore_header_) {
+      json header = std::move(*restore_header_);
+      restore_header_.reset();
+      if (f.kind == proto::FrameKind::Binary) return on_restore(header, std::move(f.payload));
+      spdlog::warn("runner: restore for request {} came without its state frame", header.value("id", uint64_t{0}));
+      on_restore(header, {});
+    }
+    if (f.kind == proto::FrameKind::Binary) {
+      spdlog::warn("runner: ignored a binary frame of {} bytes with no header", f.payload.size());
+      return;
+    }
+    json m = json::parse(f.payload, nullptr, false);
     if (!m.is_object()) return;
+    if (m.value("type", "") == "restore" && m.value("found", false)) {
+      restore_header_ = std::move(m);
+      return;
+    }
+    handle(m);
+  }
+
+  void handle(const json& m) {
     std::string type = m.value("type", "");
     if (type == "load") {
       load(m);
     } else if (type == "generate") {
-      pending_.push_back(m);
+      PendingRequest r;
+      r.id = m.value("id", uint64_t{0});
+      r.msg = m;
+      pending_.push_back(std::move(r));
     } else if (type == "cancel") {
       cancel(m.value("id", uint64_t{0}));
+    } else if (type == "restore") {
+      on_restore(m, {});
     } else if (type == "release_kv") {
       release_kv();
+    } else if (type == "create_context") {
+      create_context(m.value("num_ctx", 0u));
+    } else if (type == "stats") {
+      send_stats();
     } else if (type == "shutdown") {
+      if (m.value("save", false)) send_snapshots();
       shutdown_ = true;
     }
   }
@@ -105,9 +145,9 @@ class Runner {
   void load(const json& m) {
     auto t0 = Clock::now();
     try {
-      engine_ = std::make_unique<engine::Engine>(load_params_from(m));
+      engine_ = std::make_unique<engine::Engine>(engine::load_params_from_json(m));
     } catch (const std::exception& e) {
-      proto::send_json(fd_, {{"type", "load_error"}, {"message", e.what()}});
+      send({{"type", "load_error"}, {"message", e.what()}});
       shutdown_ = true;
       return;
     }
@@ -117,23 +157,105 @@ class Runner {
     for (size_t i = 0; i < slots_.size(); ++i) slots_[i].seq = static_cast<int>(i);
     batch_ = llama_batch_init(static_cast<int32_t>(p.num_batch), 0, static_cast<int32_t>(p.num_parallel));
     batch_ready_ = true;
-    proto::send_json(fd_, {{"type", "ready"},
-                           {"num_ctx", p.num_ctx},
-                           {"num_parallel", p.num_parallel},
-                           {"n_ctx_train", engine_->n_ctx_train()},
-                           {"load_ns", ns_between(t0, Clock::now())},
-                           {"memory", engine_->memory().to_json()}});
+    send_ready(t0);
+  }
+
+  void send_ready(Clock::time_point t0) {
+    const auto& p = engine_->params();
+    send({{"type", "ready"},
+          {"num_ctx", p.num_ctx},
+          {"num_parallel", p.num_parallel},
+          {"n_ctx_train", engine_->n_ctx_train()},
+          {"load_ns", ns_between(t0, Clock::now())},
+          {"memory", engine_->memory().to_json()},
+          {"process", process_json()}});
+  }
+
+  // warm → ready: the weights stayed, the context comes back (empty; snapshots restore on demand).
+  void create_context(uint32_t num_ctx) {
+    auto t0 = Clock::now();
+    if (!engine_) return send({{"type", "load_error"}, {"message", "model is not loaded"}});
+    try {
+      if (num_ctx > 0 && !engine_->has_context()) engine_->set_num_ctx(num_ctx);
+      engine_->create_context();
+    } catch (const std::exception& e) {
+      return send({{"type", "load_error"}, {"message", e.what()}});
+    }
+    send_ready(t0);
+  }
+
+  // Saves every idle, non-empty slot: a "snapshot" header, then its state as one binary frame.
+  void send_snapshots() {
+    if (!engine_ || !engine_->has_context()) return;
+    const auto& p = engine_->params();
+    for (auto& s : slots_) {
+      if (s.active || s.cache.empty()) continue;
+      if (engine_->sequence_length(s.seq) != s.cache.size()) {
+        spdlog::warn("runner: slot {} holds {} positions for {} tokens; not saved", s.seq,
+                     engine_->sequence_length(s.seq), s.cache.size());
+        continue;
+      }
+      auto t0 = Clock::now();
+      std::string state = engine_->save_sequence(s.seq);
+      if (state.empty() || state.size() > proto::kMaxFrameBytes) {
+        spdlog::warn("runner: slot {} snapshot failed ({} bytes)", s.seq, state.size());
+        continue;
+      }
+      send({{"type", "snapshot"},
+            {"slot", s.seq},
+            {"tokens", s.cache},
+            {"n_ctx", p.num_ctx},
+            {"kv_cache_type", p.kv_cache_type},
+            {"num_parallel", p.num_parallel},
+            {"flash_attn", p.flash_attn ? json(*p.flash_attn) : json()},
+            {"bytes", state.size()},
+            {"save_ns", ns_between(t0, Clock::now())}});
+      send_blob(fd_, state);
+    }
   }
 
   void release_kv() {
+    bool parked = !pending_.empty();
+    if (busy() || parked) return send({{"type", "kv_released"}, {"error", "busy"}});
+    auto t0 = Clock::now();
+    send_snapshots();
     for (auto& s : slots_) s.cache.clear();
     if (engine_) engine_->free_context();
-    proto::send_json(fd_, {{"type", "kv_released"}, {"memory", engine_ ? engine_->memory().to_json() : json()}});
+    send({{"type", "kv_released"},
+          {"memory", engine_ ? engine_->memory().to_json() : json::object()},
+          {"process", process_json()},
+          {"release_ns", ns_between(t0, Clock::now())}});
+  }
+
+  void send_stats() {
+    json slots = json::array();
+    for (const auto& s : slots_) slots.push_back({{"active", s.active}, {"cached_tokens", s.cache.size()}});
+    send({{"type", "stats"},
+          {"process", process_json()},
+          {"memory", engine_ ? engine_->memory().to_json() : json::object()},
+          {"context", engine_ && engine_->has_context()},
+          {"slots", slots},
+          {"pending", pending_.size()}});
+  }
+
+  // The supervisor's answer to want_snapshot. An answer for a request that is gone is dropped.
+  void on_restore(const json& m, std::string state) {
+    uint64_t id = m.value("id", uint64_t{0});
+    spdlog::debug("runner: restore answer for request {}: {} bytes", id, state.size());
+    for (auto& r : pending_) {
+      if (r.id != id || !r.parked()) continue;
+      r.snapshot = PendingRequest::Snapshot::Answered;
+      if (!state.empty() && m.contains("tokens") && m["tokens"].is_array()) {
+        r.snapshot_tokens = m["tokens"].get<std::vector<Token>>();
+        r.snapshot_state = std::move(state);
+      }
+      return;
+    }
   }
 
   void cancel(uint64_t id) {
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-      if (it->value("id", uint64_t{0}) == id) {
+      if (it->id == id) {
         pending_.erase(it);
         send_done_cancelled(id);
         return;
@@ -147,9 +269,9 @@ class Runner {
     }
   }
 
-  void send_done_cancelled(uint64_t id) { proto::send_json(fd_, {{"type", "done"}, {"id", id}, {"done_reason", "cancelled"}}); }
+  void send_done_cancelled(uint64_t id) { send({{"type", "done"}, {"id", id}, {"done_reason", "cancelled"}}); }
 
-  void send_error(uint64_t id, const std::string& msg) { proto::send_json(fd_, {{"type", "error"}, {"id", id}, {"message", msg}}); }
+  void send_error(uint64_t id, const std::string& msg) { send({{"type", "error"}, {"id", id}, {"message", msg}}); }
 
   std::string render_prompt(const json& m) {
     std::string mode = m.value("mode", "generate");
@@ -167,39 +289,109 @@ class Runner {
     return engine_->apply_chat_template(msgs, true);
   }
 
-  // Moves pending requests into free slots: the free slot with the longest common prefix wins.
+  // The free slot with the longest common prefix with `prompt`; nullptr when all are busy.
+  Slot* best_free_slot(const std::vector<Token>& prompt, size_t& best_len) {
+    Slot* best = nullptr;
+    best_len = 0;
+    for (auto& s : slots_) {
+      if (s.active) continue;
+      size_t len = common_prefix(s.cache, prompt);
+      if (!best || len > best_len) best = &s, best_len = len;
+    }
+    return best;
+  }
+
+  // Where a snapshot goes: a free slot with an empty cache, else the free one caching least.
+  Slot* restore_target() {
+    Slot* target = nullptr;
+    for (auto& s : slots_) {
+      if (s.active) continue;
+      if (!target || s.cache.size() < target->cache.size()) target = &s;
+    }
+    return target;
+  }
+
+  // Loads the request's snapshot into a free slot if it beats what the slots already hold.
+  Slot* restore_snapshot(PendingRequest& r, size_t best_len, int64_t& restore_ns) {
+    if (r.snapshot_state.empty() || common_prefix(r.snapshot_tokens, *r.prompt) <= best_len) return nullptr;
+    Slot* target = restore_target();
+    auto t0 = Clock::now();
+    bool ok = engine_->restore_sequence(target->seq, r.snapshot_state);
+    if (ok && engine_->sequence_length(target->seq) != r.snapshot_tokens.size()) {
+      spdlog::warn("runner: snapshot for request {} holds {} positions for {} tokens", r.id,
+                   engine_->sequence_length(target->seq), r.snapshot_tokens.size());
+      llama_memory_seq_rm(llama_get_memory(engine_->ctx()), target->seq, -1, -1);
+      ok = false;
+    }
+    if (!ok) {
+      spdlog::warn("runner: llama.cpp rejected the snapshot for request {} ({} bytes); prefilling instead", r.id,
+                   r.snapshot_state.size());
+      target->cache.clear();
+      return nullptr;
+    }
+    target->cache = std::move(r.snapshot_tokens);
+    restore_ns = ns_between(t0, Clock::now());
+    return target;
+  }
+
+  // Moves pending requests into free slots: the free slot with the longest common prefix wins,
+  // unless a snapshot (asked for with want_snapshot) covers more of the prompt.
   void assign_pending() {
-    while (!pending_.empty()) {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      PendingRequest& r = *it;
       if (!engine_) {
-        send_error(pending_.front().value("id", uint64_t{0}), "model is not loaded");
-        pending_.pop_front();
+        send_error(r.id, "model is not loaded");
+        it = pending_.erase(it);
         continue;
       }
-      json m = std::move(pending_.front());
-      uint64_t id = m.value("id", uint64_t{0});
-      std::vector<Token> prompt;
-      try {
-        if (!engine_->has_context()) engine_->create_context();
-        prompt = engine_->tokenize(render_prompt(m), true);
-      } catch (const std::exception& e) {
-        pending_.pop_front();
-        send_error(id, e.what());
+      if (r.parked()) {
+        ++it;
         continue;
       }
-      Slot* best = nullptr;
+      if (!r.prompt) {
+        try {
+          if (!engine_->has_context()) engine_->create_context();
+          r.prompt = engine_->tokenize(render_prompt(r.msg), true);
+        } catch (const std::exception& e) {
+          send_error(r.id, e.what());
+          it = pending_.erase(it);
+          continue;
+        }
+      }
       size_t best_len = 0;
-      for (auto& s : slots_) {
-        if (s.active) continue;
-        size_t len = common_prefix(s.cache, prompt);
-        if (!best || len > best_len) best = &s, best_len = len;
-      }
+      Slot* best = best_free_slot(*r.prompt, best_len);
       if (!best) return;  // all busy: wait for a slot
-      pending_.pop_front();
-      start(*best, id, std::move(prompt), sampling_from_json(m.value("options", json::object())));
+      if (r.msg.value("snapshots", false) && r.snapshot == PendingRequest::Snapshot::NotAsked &&
+          best_len + 1 < r.prompt->size()) {
+        spdlog::debug("runner: request {} asks for a snapshot ({} prompt tokens)", r.id, r.prompt->size());
+        send({{"type", "want_snapshot"}, {"id", r.id}, {"tokens", *r.prompt}});
+        r.snapshot = PendingRequest::Snapshot::Waiting;
+        ++it;
+        continue;
+      }
+      SamplingOptions opts;
+      engine::SamplerPtr sampler;
+      try {  // a "format" whose grammar does not build fails here, before any slot is touched
+        opts = sampling_from_json(r.msg.value("options", json::object()));
+        sampler = engine::make_sampler(opts, engine_->vocab());
+      } catch (const std::exception& e) {
+        send_error(r.id, e.what());
+        it = pending_.erase(it);
+        continue;
+      }
+      int64_t restore_ns = 0;
+      Slot* restored = restore_snapshot(r, best_len, restore_ns);
+      Slot& slot = restored ? *restored : *best;
+      start(slot, r.id, std::move(*r.prompt), std::move(opts), std::move(sampler));
+      if (restored) {
+        slot.restored_tokens = static_cast<int32_t>(slot.prefill_pos);
+        slot.restore_ns = restore_ns;
+      }
+      it = pending_.erase(it);
     }
   }
 
-  void start(Slot& s, uint64_t id, std::vector<Token> prompt, SamplingOptions opts) {
+  void start(Slot& s, uint64_t id, std::vector<Token> prompt, SamplingOptions opts, engine::SamplerPtr sampler) {
     const size_t n_ctx = engine_->n_ctx_per_slot();
     if (prompt.empty()) prompt.push_back(llama_vocab_bos(engine_->vocab()));
     // Too long: keep num_keep tokens, drop from the middle, leave room to generate.
@@ -221,10 +413,12 @@ class Runner {
     s.prefill_pos = reuse;
     s.next.reset();
     s.options = opts;
-    s.sampler = engine::make_sampler(opts, engine_->vocab());
+    s.sampler = std::move(sampler);
     s.text.emplace(opts.stop);
     s.generated = 0;
     s.prompt_evaluated = static_cast<int32_t>(s.prompt.size() - reuse);
+    s.restored_tokens = 0;
+    s.restore_ns = 0;
     s.started = Clock::now();
   }
 
@@ -235,13 +429,15 @@ class Runner {
     }
     auto now = Clock::now();
     bool prefilled = !s.prefilling();
-    proto::send_json(fd_, {{"type", "done"},
-                           {"id", s.request_id},
-                           {"done_reason", reason},
-                           {"prompt_eval_count", s.prompt_evaluated},
-                           {"prompt_eval_duration", prefilled ? ns_between(s.started, s.prefill_done) : ns_between(s.started, now)},
-                           {"eval_count", s.generated},
-                           {"eval_duration", prefilled ? ns_between(s.prefill_done, now) : 0}});
+    send({{"type", "done"},
+          {"id", s.request_id},
+          {"done_reason", reason},
+          {"prompt_eval_count", s.prompt_evaluated},
+          {"prompt_eval_duration", prefilled ? ns_between(s.started, s.prefill_done) : ns_between(s.started, now)},
+          {"eval_count", s.generated},
+          {"eval_duration", prefilled ? ns_between(s.prefill_done, now) : 0},
+          {"restored_tokens", s.restored_tokens},
+          {"restore_duration", s.restore_ns}});
     // Tokens beyond what the KV holds are dropped from the cache record.
     if (s.prefilling()) {
       s.cache.resize(s.prefill_pos);
@@ -252,9 +448,7 @@ class Runner {
     s.next.reset();
   }
 
-  void send_text(Slot& s, const std::string& text) {
-    proto::send_json(fd_, {{"type", "token"}, {"id", s.request_id}, {"text", text}});
-  }
+  void send_text(Slot& s, const std::string& text) { send({{"type", "token"}, {"id", s.request_id}, {"text", text}}); }
 
   // One llama_decode over every active sequence: decode tokens first, then prefill chunks.
   void step() {

@@ -1,185 +1,415 @@
 #include "supervisor/model_manager.h"
 
+#include <algorithm>
+#include <functional>
+
 #include <spdlog/spdlog.h>
 
-#include "common/time_format.h"
+#include "memory/planner.h"
+#include "common/process_memory.h"
 
 namespace ebb::supervisor {
 
 using json = nlohmann::json;
+namespace mem = ebb::memory;
 
-ModelManager::ModelManager(Config cfg) : cfg_(std::move(cfg)) {
+
+namespace {
+
+mem::KeepAlive to_memory(const KeepAlive& k) {
+  return k.is_forever() ? mem::KeepAlive::forever() : mem::KeepAlive::after(k.duration);
+}
+
+mem::Policy to_memory(ModelPolicy p) {
+  switch (p) {
+    case ModelPolicy::Resident: return mem::Policy::Resident;
+    case ModelPolicy::OnDemand: return mem::Policy::OnDemand;
+    default: return mem::Policy::KeepAlive;
+  }
+}
+
+}  // namespace
+
+ModelManager::ModelManager(Config cfg)
+    : cfg_(std::move(cfg)),
+      probe_(cfg_.exe),
+      snapshots_(cfg_.snapshot_budget),
+      machine_(mem::MachineConfig{cfg_.timers, cfg_.host_budget > cfg_.snapshot_budget ? cfg_.host_budget - cfg_.snapshot_budget : 0,
+                                  cfg_.device_is_host_ram},
+               mem::Ledger(cfg_.device_total, cfg_.headroom)) {
+  // The per-runner baseline: what an idle runner costs before it loads anything.
+  try {
+    auto r = RunnerProcess::spawn(cfg_.exe);
+    baseline_ = r->wait_hello(std::chrono::seconds(10)).value("process", json::object()).value("rss", uint64_t{0});
+    r->stop(std::chrono::milliseconds(500));
+  } catch (const std::exception& e) {
+    spdlog::warn("could not measure the runner baseline: {}", e.what());
+  }
   timer_ = std::thread([this] { timer_loop(); });
 }
 
 ModelManager::~ModelManager() { stop_all(); }
 
+mem::SnapshotKey ModelManager::snapshot_key(const Instance& inst) const {
+  return {inst.entry.path, inst.entry.file_size, inst.entry.mtime_ns, inst.load_params.value("kv_cache_type", inst.entry.settings.kv_cache_type)};
+}
+
+mem::Outcome ModelManager::feed(const mem::Event& e) {
+  auto out = machine_.on(e, Clock::now());
+  execute(out);
+  return out;
+}
+
+ModelManager::Instance& ModelManager::instance_for(const ModelEntry& entry) {
+  auto& slot = instances_[entry.name];
+  if (!slot) {
+    slot = std::make_unique<Instance>();
+    machine_.add(entry.name, to_memory(entry.settings.policy), entry.file_size);
+  }
+  if (!slot->runner) slot->entry = entry;  // pick up a changed file only while nothing runs it
+  return *slot;
+}
+
+void ModelManager::execute(const mem::Outcome& out) {
+  for (const auto& a : out.actions) {
+    auto it = instances_.find(a.model);
+    Instance* inst = it == instances_.end() ? nullptr : it->second.get();
+    switch (a.kind) {
+      case mem::Action::Kind::SpawnRunner:
+      case mem::Action::Kind::CreateContext:
+        break;  // carried out by the thread that started the load (load_now)
+      case mem::Action::Kind::ReleaseKv:
+        if (inst && inst->runner) {
+          auto runner = inst->runner;
+          std::string name = a.model;
+          std::thread([this, runner, name] {
+            json report;
+            try {
+              // The runner refuses while a request is still queued in it; that ends within a step.
+              for (int attempt = 0; attempt < 600; ++attempt) {
+                report = runner->release_kv(std::chrono::seconds(60));
+                if (!report.contains("error")) break;
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+              }
+              if (report.contains("error")) throw RunnerError(report["error"].get<std::string>());
+            } catch (const std::exception& e) {
+              spdlog::warn("release-kv of '{}' failed ({}); stopping its runner", name, e.what());
+              runner->kill();  // its exit settles the bytes
+              return;
+            }
+            std::lock_guard lk(mu_);
+            if (auto it2 = instances_.find(name); it2 != instances_.end() && it2->second->runner == runner) it2->second->ready = report;
+            feed(mem::KvReleased{name});
+            cv_.notify_all();
+          }).detach();
+        }
+        break;
+      case mem::Action::Kind::StopRunner:
+        if (inst && inst->runner) {
+          auto runner = inst->runner;
+          std::thread([runner] { runner->stop(std::chrono::seconds(10), /*save=*/true); }).detach();
+        }
+        break;
+      case mem::Action::Kind::KillRunner:
+        if (inst && inst->runner) inst->runner->kill();
+        break;
+      case mem::Action::Kind::LockHost:
+        if (inst) host_.lock(a.model, inst->entry.path);
+        break;
+      case mem::Action::Kind::UnlockHost:
+        host_.unlock(a.model);
+        break;
+      case mem::Action::Kind::FailRequests:
+        if (inst) {
+          inst->error = a.message;
+          ++inst->error_seq;
+        }
+        break;
+      case mem::Action::Kind::Replan:
+        break;
+    }
+  }
+  cv_.notify_all();
+}
+
+mem::Footprint ModelManager::footprint_for(Lock& lk, Instance& inst, uint32_t num_ctx, const ContextOptions& ctx) {
+  const auto& s = inst.entry.settings;
+  json params = {{"path", inst.entry.path},
+                 {"num_ctx", num_ctx},
+                 {"num_parallel", s.num_parallel},
+                 {"num_batch", ctx.num_batch > 0 ? static_cast<uint32_t>(ctx.num_batch) : s.num_batch},
+                 {"num_thread", ctx.num_thread > 0 ? static_cast<uint32_t>(ctx.num_thread) : s.num_thread},
+                 {"num_gpu", ctx.num_gpu},
+                 {"kv_cache_type", s.kv_cache_type},
+                 {"flash_attn", s.flash_attn ? json(*s.flash_attn) : json()}};
+  std::string identity = inst.entry.path + "|" + std::to_string(inst.entry.file_size) + "|" + std::to_string(inst.entry.mtime_ns);
+  lk.unlock();
+  mem::Footprint fp;
+  std::string error;
+  try {
+    fp = probe_.measure(params, identity);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  lk.lock();
+  if (!error.empty()) throw LoadError("model '" + inst.entry.name + "' could not be loaded: " + error);
+  fp.device = cfg_.device_id;
+  fp.baseline = baseline_;
+  inst.load_params = params;
+  inst.load_params["num_ctx"] = fp.n_ctx ? fp.n_ctx : num_ctx;
+  return fp;
+}
+
+std::shared_ptr<RunnerProcess> ModelManager::spawn_runner(Instance& inst) {
+  std::string name = inst.entry.name;
+  RunnerProcess::SnapshotHooks hooks;
+  mem::SnapshotKey key = snapshot_key(inst);
+  uint32_t n_ctx = inst.load_params.value("num_ctx", 0u);
+  hooks.on_snapshot = [this, key](const json& h, std::string state) {
+    mem::Snapshot s;
+    s.key = key;
+    s.n_ctx = h.value("n_ctx", 0u);
+    s.tokens = h.value("tokens", std::vector<int32_t>{});
+    s.state = std::move(state);
+    snapshots_.put(std::move(s));
+  };
+  hooks.find = [this, key, n_ctx](const std::vector<int32_t>& prompt) -> std::optional<std::pair<std::vector<int32_t>, std::string>> {
+    auto s = snapshots_.best_match(key, n_ctx, prompt);
+    if (!s) return std::nullopt;
+    return std::make_pair(std::move(s->tokens), std::move(s->state));
+  };
+  return RunnerProcess::spawn(
+      cfg_.exe, [this, name](RunnerProcess& r) { on_runner_exit(name, r); }, std::move(hooks));
+}
+
+// Carries out SpawnRunner/CreateContext for a LoadStarted that this thread fed.
+void ModelManager::load_now(Lock& lk, Instance& inst, const mem::Footprint& fp, bool warm) {
+  std::string name = inst.entry.name;
+  std::shared_ptr<RunnerProcess> runner = warm ? inst.runner : nullptr;
+  json params = inst.load_params;
+  auto t0 = Clock::now();
+  if (!warm) {
+    runner = spawn_runner(inst);
+    inst.runner = runner;
+  }
+  lk.unlock();
+  json ready;
+  std::string error;
+  try {
+    ready = warm ? runner->create_context(params.value("num_ctx", 0u), cfg_.load_timeout) : runner->load(params, cfg_.load_timeout);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  lk.lock();
+  inst.last_load_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+  if (!error.empty()) {
+    spdlog::error("model '{}' could not be loaded: {}", name, error);
+    feed(mem::LoadFailed{name, error});
+    throw LoadError("model '" + name + "' could not be loaded: " + error);
+  }
+  inst.ready = ready;
+  mem::Footprint actual = fp;
+  const auto& m = ready.value("memory", json::object());
+  actual.weights = m.value("weights", fp.weights);
+  actual.kv = m.value("kv", fp.kv);
+  actual.compute = m.value("compute", fp.compute);
+  auto out = feed(mem::LoadSucceeded{name, actual});
+  if (!out.ok()) throw LoadError("model '" + name + "' could not be loaded: " + out.message);
+  spdlog::info("model '{}' {} in {} ms (runner pid {})", name, warm ? "woke" : "loaded", inst.last_load_ns / 1000000, runner->pid());
+}
+
 ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const ContextOptions& ctx, std::optional<KeepAlive> ka) {
   if (!entry.info) throw LoadError("model '" + entry.name + "' could not be loaded: " + entry.error);
   uint32_t want_ctx = ctx.num_ctx > 0 ? static_cast<uint32_t>(ctx.num_ctx) : entry.settings.num_ctx;
   if (auto train = entry.info->context_length(); train && *train > 0 && want_ctx > *train) want_ctx = static_cast<uint32_t>(*train);
-  std::unique_lock lk(mu_);
+
+  Lock lk(mu_);
+  if (stopping_) throw Unavailable("server is shutting down");
+  Instance& inst = instance_for(entry);
+  const std::string name = entry.name;
+  feed(mem::RequestArrived{name});
+  bool handed_out = false;
+  bool queued = false;
+  int64_t load_ns = 0;
+  struct Undo {
+    std::function<void()> fn;
+    ~Undo() { fn(); }
+  } undo{[&] {
+    if (queued) --waiting_;
+    if (!handed_out) feed(mem::RequestEnded{name});
+  }};
+  const uint64_t seen_errors = inst.error_seq;
+  const auto deadline = Clock::now() + cfg_.queue_timeout;
+
   for (;;) {
-    if (stopping_) throw LoadError("server is shutting down");
-    auto it = instances_.find(entry.name);
-    if (it == instances_.end()) break;
-    auto inst = it->second;
-    if (inst->loading) {
-      cv_.wait(lk);
-      continue;
+    if (stopping_) throw Unavailable("server is shutting down");
+    if (inst.error_seq != seen_errors) throw LoadError("model '" + name + "' could not be loaded: " + inst.error);
+    const mem::ModelState& st = *machine_.find(name);
+    switch (mem::plan_reuse(st, want_ctx)) {
+      case mem::Reuse::Serve:
+        handed_out = true;
+        // A request's keep_alive wins; else the model's configured one; else the policy's.
+        return Lease(this, name, inst.runner, load_ns, ka ? ka : entry.settings.keep_alive, snapshots_.has_any(snapshot_key(inst)));
+      case mem::Reuse::Join:
+        cv_.wait_until(lk, deadline);
+        break;
+      case mem::Reuse::Reload:
+        if (st.busy > 1) {
+          if (cv_.wait_until(lk, deadline) == std::cv_status::timeout)
+            throw Unavailable("model '" + name + "' is busy with a smaller context; timed out waiting to reload it");
+        } else {
+          feed(mem::ReloadRequested{name});
+        }
+        break;
+      case mem::Reuse::Wake:
+      case mem::Reuse::Load: {
+        const mem::Tier tier_before = st.tier;
+        const bool warm = tier_before == mem::Tier::Warm;
+        uint32_t num_ctx = warm ? std::max(want_ctx, st.footprint.n_ctx) : want_ctx;
+        mem::Footprint fp = footprint_for(lk, inst, num_ctx, ctx);
+        if (machine_.find(name)->tier != tier_before) break;  // changed while measuring: decide again
+        uint64_t held = machine_.ledger().held(name);
+        uint64_t needed = fp.total() > held ? fp.total() - held : 0;
+        auto plan = mem::plan_load({name, needed}, machine_.models(), machine_.ledger());
+        if (std::holds_alternative<mem::Fits>(plan)) {
+          auto out = feed(mem::LoadStarted{name, fp});
+          if (!out.ok()) {
+            cv_.wait_for(lk, std::chrono::milliseconds(50));  // Draining or NoRoom: plan again shortly
+            break;
+          }
+          load_now(lk, inst, fp, warm);
+          load_ns = inst.last_load_ns;
+        } else if (auto* ev = std::get_if<mem::Evict>(&plan)) {
+          for (const auto& step : ev->steps) {
+            spdlog::info("planner: {} '{}' to free {} for '{}'", mem::to_string(step.kind), step.model, format_bytes(step.frees), name);
+            if (step.kind == mem::Step::Kind::ReleaseKv)
+              feed(mem::KvReleaseRequested{step.model});
+            else
+              feed(mem::UnloadRequested{step.model, false});
+          }
+          if (cv_.wait_until(lk, deadline) == std::cv_status::timeout) throw Unavailable("timed out waiting for memory to be freed for '" + name + "'");
+        } else if (auto* w = std::get_if<mem::Wait>(&plan)) {
+          if (!queued) {
+            if (waiting_ >= cfg_.queue_capacity) throw Unavailable("too many requests waiting for device memory (" + w->message + ")");
+            ++waiting_;
+            queued = true;
+          }
+          if (cv_.wait_until(lk, deadline) == std::cv_status::timeout) throw Unavailable(w->message + " (timed out after waiting)");
+        } else {
+          throw Unavailable(std::get<mem::Refuse>(plan).message);
+        }
+        break;
+      }
     }
-    // Reuse when the loaded context is at least as large; reload only when more is needed.
-    if (inst->runner && inst->runner->alive() && inst->num_ctx >= want_ctx) {
-      ++inst->busy;
-      inst->unload_at.reset();
-      inst->last_used = Clock::now();
-      return Lease(this, inst, 0, ka);
-    }
-    if (inst->busy > 0) {
-      cv_.wait(lk);
-      continue;
-    }
-    stop_instance_locked(lk, entry.name);
   }
-
-  auto inst = std::make_shared<Instance>();
-  inst->name = entry.name;
-  inst->entry = entry;
-  inst->busy = 1;
-  instances_[entry.name] = inst;
-  lk.unlock();
-
-  auto t0 = Clock::now();
-  json ready;
-  std::shared_ptr<RunnerProcess> runner;
-  std::string error;
-  try {
-    std::string name = entry.name;
-    runner = RunnerProcess::spawn(cfg_.exe, [this, name](RunnerProcess& r) { on_runner_exit(name, &r); });
-    const auto& s = entry.settings;
-    ready = runner->load({{"path", entry.path},
-                          {"num_ctx", want_ctx},
-                          {"num_parallel", s.num_parallel},
-                          {"num_batch", ctx.num_batch > 0 ? static_cast<uint32_t>(ctx.num_batch) : s.num_batch},
-                          {"num_thread", ctx.num_thread > 0 ? ctx.num_thread : s.num_thread},
-                          {"num_gpu", ctx.num_gpu},
-                          {"kv_cache_type", s.kv_cache_type},
-                          {"flash_attn", s.flash_attn.value_or(false)}},
-                         cfg_.load_timeout);
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  int64_t load_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-
-  lk.lock();
-  inst->loading = false;
-  if (!error.empty()) {
-    instances_.erase(entry.name);
-    cv_.notify_all();
-    lk.unlock();
-    if (runner) runner->stop(std::chrono::milliseconds(500));
-    spdlog::error("model '{}' could not be loaded: {}", entry.name, error);
-    throw LoadError("model '" + entry.name + "' could not be loaded: " + error);
-  }
-  inst->runner = runner;
-  inst->ready = ready;
-  inst->num_ctx = ready.value("num_ctx", want_ctx);
-  inst->last_used = Clock::now();
-  cv_.notify_all();
-  spdlog::info("model '{}' loaded in {} ms (runner pid {})", entry.name, load_ns / 1000000, runner->pid());
-  return Lease(this, inst, load_ns, ka);
 }
 
-void ModelManager::release(const std::shared_ptr<Instance>& inst, std::optional<KeepAlive> ka) {
-  std::unique_lock lk(mu_);
-  --inst->busy;
-  inst->last_used = Clock::now();
-  inst->keep_alive = ka.value_or(cfg_.default_keep_alive);
-  if (inst->busy == 0) {
-    if (inst->keep_alive.is_forever())
-      inst->unload_at.reset();
-    else
-      inst->unload_at = inst->last_used + inst->keep_alive.duration;
-  }
-  cv_.notify_all();
-}
-
-void ModelManager::on_runner_exit(const std::string& name, RunnerProcess* runner) {
+void ModelManager::release(const std::string& name, std::optional<KeepAlive> ka) {
   std::lock_guard lk(mu_);
-  auto it = instances_.find(name);
-  if (it != instances_.end() && it->second->runner.get() == runner) {
-    spdlog::warn("runner for '{}' (pid {}) is gone: {}", name, runner->pid(), runner->exit_reason());
-    instances_.erase(it);
-  }
-  cv_.notify_all();
+  mem::RequestEnded e{name};
+  if (ka) e.keep_alive = to_memory(*ka);
+  feed(e);
 }
 
-void ModelManager::stop_instance_locked(std::unique_lock<std::mutex>& lk, const std::string& name) {
+void ModelManager::on_runner_exit(const std::string& name, RunnerProcess& r) {
+  std::lock_guard lk(mu_);
   auto it = instances_.find(name);
   if (it == instances_.end()) return;
-  auto inst = it->second;
-  instances_.erase(it);
-  lk.unlock();
-  if (inst->runner) inst->runner->stop();
-  spdlog::info("model '{}' unloaded", name);
-  lk.lock();
-  cv_.notify_all();
+  Instance& inst = *it->second;
+  if (inst.runner.get() != &r) return;
+  std::string reason = r.exit_reason();
+  inst.runner.reset();
+  inst.ready = json();
+  const auto* st = machine_.find(name);
+  if (st && mem::on_device(st->tier)) spdlog::warn("runner for '{}' (pid {}) is gone: {}", name, r.pid(), reason);
+  feed(mem::RunnerExited{name});
 }
 
-bool ModelManager::unload(const std::string& name) {
-  std::unique_lock lk(mu_);
-  auto it = instances_.find(name);
-  if (it == instances_.end() || it->second->loading) return false;
-  stop_instance_locked(lk, name);
-  return true;
+bool ModelManager::wait_settled(Lock& lk, const std::string& name, std::chrono::milliseconds timeout) {
+  return cv_.wait_for(lk, timeout, [&] {
+    const auto* st = machine_.find(name);
+    auto it = instances_.find(name);
+    bool runner_settled = mem::on_device(st->tier) || it == instances_.end() || !it->second->runner;
+    return runner_settled && machine_.ledger().reserved(name) == 0 && machine_.ledger().held(name) == st->device_bytes();
+  });
 }
 
-json ModelManager::ps() {
+json ModelManager::load(const ModelEntry& entry, std::optional<KeepAlive> keep_alive) {
+  { auto lease = acquire(entry, ContextOptions{}, keep_alive); }
   std::lock_guard lk(mu_);
-  json out = json::array();
-  for (const auto& [name, inst] : instances_) {
-    if (inst->loading || !inst->runner) continue;
-    const auto& mem = inst->ready.value("memory", json::object());
-    uint64_t size = mem.value("weights", uint64_t{0}) + mem.value("kv", uint64_t{0}) + mem.value("compute", uint64_t{0});
-    std::string expires = inst->busy > 0 || !inst->unload_at ? format_expiry(std::nullopt)
-                                                               : format_expiry(*inst->unload_at);
-    out.push_back({{"name", name},
-                   {"model", name},
-                   {"size", size},
-                   {"digest", ""},
-                   {"details", {{"format", "gguf"}, {"family", inst->entry.info->architecture()},
-                                {"parameter_size", ""}, {"quantization_level", inst->entry.info->quantization_level()}}},
-                   {"expires_at", expires},
-                   {"size_vram", 0},
-                   {"context_length", inst->num_ctx}});
-  }
-  return out;
+  return entry_json(entry.name);
 }
 
-void ModelManager::stop_all() {
-  std::map<std::string, std::shared_ptr<Instance>> all;
-  {
-    std::lock_guard lk(mu_);
-    if (stopping_ && instances_.empty() && !timer_.joinable()) return;
-    stopping_ = true;
-    all.swap(instances_);
+json ModelManager::unload(const ModelEntry& entry, bool to_cold) {
+  Lock lk(mu_);
+  instance_for(entry);
+  auto out = feed(mem::UnloadRequested{entry.name, to_cold});
+  if (!out.ok() && out.error != mem::Error::InvalidTransition) throw Conflict(out.message);
+  wait_settled(lk, entry.name, std::chrono::seconds(30));
+  return entry_json(entry.name);
+}
+
+json ModelManager::release_kv(const ModelEntry& entry) {
+  Lock lk(mu_);
+  instance_for(entry);
+  auto out = feed(mem::KvReleaseRequested{entry.name});
+  if (!out.ok()) throw Conflict(out.message);
+  wait_settled(lk, entry.name, std::chrono::seconds(60));
+  return entry_json(entry.name);
+}
+
+json ModelManager::pin(const ModelEntry& entry, bool pinned) {
+  std::lock_guard lk(mu_);
+  instance_for(entry);
+  auto out = feed(mem::PinChanged{entry.name, pinned});
+  if (!out.ok()) throw Conflict(out.message);
+  return entry_json(entry.name);
+}
+
+void ModelManager::start_residents(const std::vector<ModelEntry>& residents) {
+  std::vector<mem::Holder> holders;
+  for (const auto& e : residents) {
+    Lock lk(mu_);
+    Instance& inst = instance_for(e);
+    auto fp = footprint_for(lk, inst, e.settings.num_ctx, ContextOptions{});
+    holders.push_back({e.name, fp.total()});
   }
-  cv_.notify_all();
-  if (timer_.joinable()) timer_.join();
-  for (auto& [n, inst] : all)
-    if (inst->runner) inst->runner->stop(std::chrono::milliseconds(1000));
+  if (auto err = mem::check_resident_set(machine_.ledger().budget(), holders)) throw std::runtime_error(*err);
+  for (const auto& e : residents) load(e, std::nullopt);
 }
 
 void ModelManager::timer_loop() {
-  std::unique_lock lk(mu_);
+  Lock lk(mu_);
   while (!stopping_) {
-    cv_.wait_for(lk, std::chrono::milliseconds(100));
-    auto now = Clock::now();
-    std::vector<std::string> expired;
-    for (const auto& [name, inst] : instances_)
-      if (!inst->loading && inst->busy == 0 && inst->unload_at && *inst->unload_at <= now) expired.push_back(name);
-    for (const auto& name : expired) stop_instance_locked(lk, name);
+    auto next = machine_.next_deadline();
+    auto until = Clock::now() + std::chrono::seconds(1);
+    if (next && *next < until) until = *next;
+    cv_.wait_until(lk, until);
+    if (stopping_) break;
+    feed(mem::Tick{});
   }
+}
+
+std::pair<uint64_t, uint64_t> ModelManager::accounted_and_measured() {
+  std::lock_guard lk(mu_);
+  uint64_t measured = 0;
+  for (const auto& [name, inst] : instances_)
+    if (inst->runner) measured += read_process_memory(inst->runner->pid()).rss;
+  return {machine_.ledger().used(), measured};
+}
+
+void ModelManager::stop_all() {
+  std::vector<std::shared_ptr<RunnerProcess>> runners;
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& [n, inst] : instances_)
+      if (inst->runner) runners.push_back(inst->runner);
+  }
+  cv_.notify_all();
+  if (timer_.joinable()) timer_.join();
+  for (auto& r : runners) r->stop(std::chrono::milliseconds(1000));
 }
 
 }  // namespace ebb::supervisor

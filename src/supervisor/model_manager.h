@@ -1,6 +1,8 @@
 #pragma once
-// Runner lifecycle per model: spawn on first use, reuse while loaded, unload after keep_alive,
-// notice runner death. One runner instance per model name.
+// The memory manager at work: drives memory::TierMachine (tiers, timers, ledger) and the
+// admission planner, and carries out their actions on real runners, the host tier and the
+// snapshot cache. One runner per model at a time. All decisions are made under one mutex;
+// anything that blocks (spawning, loading, waiting for a runner) happens outside it.
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -14,13 +16,27 @@
 
 #include "common/options.h"
 #include "common/units.h"
+#include "memory/snapshot_cache.h"
+#include "memory/tier_machine.h"
+#include "supervisor/footprint_probe.h"
+#include "supervisor/host_tier.h"
 #include "supervisor/model_registry.h"
 #include "supervisor/runner_process.h"
 
 namespace ebb::supervisor {
 
-// A load that failed: the HTTP layer answers 500 with this message.
+// A load that failed: 500.
 class LoadError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+// Nothing can give way (or the wait queue is full / timed out): 503 with the numbers.
+class Unavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+// An admin request the model's state refuses (busy, pinned, resident): 409.
+class Conflict : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -29,68 +45,107 @@ class ModelManager {
  public:
   using Clock = std::chrono::steady_clock;
   struct Config {
-    std::string exe;  // path of the ebb binary (runners are `exe runner`)
-    KeepAlive default_keep_alive = KeepAlive::after(std::chrono::minutes(15));
+    std::string exe;  // the ebb binary; runners are `exe runner`
+    std::string device_id = "CPU";
+    std::string device_name = "CPU";
+    uint64_t device_total = 0;
+    uint64_t headroom = 0;
+    bool device_is_host_ram = true;
+    memory::TimerConfig timers;
+    uint64_t host_budget = 0;      // locked model files, snapshots included
+    uint64_t snapshot_budget = 0;
     std::chrono::milliseconds load_timeout{std::chrono::minutes(5)};
+    std::chrono::milliseconds queue_timeout{std::chrono::seconds(60)};
+    size_t queue_capacity = 64;
   };
 
+  // Per model: the runner handle and what it reported. The tier itself lives in the machine.
   struct Instance {
-    std::string name;
     ModelEntry entry;
     std::shared_ptr<RunnerProcess> runner;
-    bool loading = true;
-    std::string load_error;
-    nlohmann::json ready;  // the runner's ready message (memory breakdown, n_ctx)
-    uint32_t num_ctx = 0;
-    int busy = 0;
-    Clock::time_point last_used{};
-    std::optional<Clock::time_point> unload_at;  // nullopt: forever or busy
-    KeepAlive keep_alive;
+    nlohmann::json load_params;  // what the runner was (or will be) loaded with
+    nlohmann::json ready;        // the runner's last "ready" / "kv_released" report
+    int64_t last_load_ns = 0;
+    uint64_t error_seq = 0;      // bumps on FailRequests, so waiters know their load failed
+    std::string error;
   };
 
-  // An in-flight request's hold on a loaded runner; releasing it arms the keep_alive timer.
+  // An in-flight request's hold on a ready model; releasing it arms the model's timers.
   class Lease {
    public:
-    Lease(ModelManager* m, std::shared_ptr<Instance> inst, int64_t load_ns, std::optional<KeepAlive> ka)
-        : mgr_(m), inst_(std::move(inst)), load_ns_(load_ns), keep_alive_(ka) {}
-    Lease(Lease&& o) noexcept : mgr_(o.mgr_), inst_(std::move(o.inst_)), load_ns_(o.load_ns_), keep_alive_(o.keep_alive_) { o.mgr_ = nullptr; }
+    Lease(ModelManager* m, std::string name, std::shared_ptr<RunnerProcess> runner, int64_t load_ns,
+          std::optional<KeepAlive> ka, bool snapshots)
+        : mgr_(m), name_(std::move(name)), runner_(std::move(runner)), load_ns_(load_ns), keep_alive_(ka), snapshots_(snapshots) {}
+    Lease(Lease&& o) noexcept
+        : mgr_(o.mgr_), name_(std::move(o.name_)), runner_(std::move(o.runner_)), load_ns_(o.load_ns_), keep_alive_(o.keep_alive_),
+          snapshots_(o.snapshots_) {
+      o.mgr_ = nullptr;
+    }
     Lease(const Lease&) = delete;
     ~Lease() {
-      if (mgr_ && inst_) mgr_->release(inst_, keep_alive_);
+      if (mgr_) mgr_->release(name_, keep_alive_);
     }
-    RunnerProcess& runner() const { return *inst_->runner; }
+    RunnerProcess& runner() const { return *runner_; }
     int64_t load_ns() const { return load_ns_; }
+    // Whether the supervisor holds KV snapshots this request might continue from.
+    bool snapshots() const { return snapshots_; }
 
    private:
     ModelManager* mgr_;
-    std::shared_ptr<Instance> inst_;
+    std::string name_;
+    std::shared_ptr<RunnerProcess> runner_;
     int64_t load_ns_;
     std::optional<KeepAlive> keep_alive_;
+    bool snapshots_;
   };
 
   explicit ModelManager(Config cfg);
   ~ModelManager();
 
-  // Returns a lease on a ready runner for the model, loading it first when needed.
-  // Throws LoadError when the runner cannot load the file.
+  // A lease on a ready runner for the model: loads, wakes or waits for room as the planner says.
+  // Throws LoadError (500) or Unavailable (503).
   Lease acquire(const ModelEntry& entry, const ContextOptions& ctx, std::optional<KeepAlive> keep_alive);
 
-  // Stops the model's runner now (idle or not).
-  bool unload(const std::string& name);
-  // /api/ps entries.
-  nlohmann::json ps();
+  // Admin operations; each returns the model's /api/ps entry. Throw Conflict when refused.
+  nlohmann::json load(const ModelEntry& entry, std::optional<KeepAlive> keep_alive);
+  nlohmann::json unload(const ModelEntry& entry, bool to_cold);
+  nlohmann::json release_kv(const ModelEntry& entry);
+  nlohmann::json pin(const ModelEntry& entry, bool pinned);
+
+  // Resident models: checked against the budget as a set, then loaded. Throws with the numbers.
+  void start_residents(const std::vector<ModelEntry>& residents);
+
+  nlohmann::json ps();      // /api/ps: models holding device bytes
+  nlohmann::json memory();  // /api/memory
+  // Accounted device bytes right now and the summed RSS of all runners (for tests and metrics).
+  std::pair<uint64_t, uint64_t> accounted_and_measured();
   void stop_all();
 
  private:
-  void release(const std::shared_ptr<Instance>& inst, std::optional<KeepAlive> ka);
-  void on_runner_exit(const std::string& name, RunnerProcess* runner);
+  using Lock = std::unique_lock<std::mutex>;
+  void release(const std::string& name, std::optional<KeepAlive> ka);
+  Instance& instance_for(const ModelEntry& entry);
+  void execute(const memory::Outcome& out);
+  memory::Outcome feed(const memory::Event& e);
+  memory::Footprint footprint_for(Lock& lk, Instance& inst, uint32_t num_ctx, const ContextOptions& ctx);
+  void load_now(Lock& lk, Instance& inst, const memory::Footprint& fp, bool warm);
+  std::shared_ptr<RunnerProcess> spawn_runner(Instance& inst);
+  void on_runner_exit(const std::string& name, RunnerProcess& r);
   void timer_loop();
-  void stop_instance_locked(std::unique_lock<std::mutex>& lk, const std::string& name);
+  nlohmann::json entry_json(const std::string& name);
+  bool wait_settled(Lock& lk, const std::string& name, std::chrono::milliseconds timeout);
+  memory::SnapshotKey snapshot_key(const Instance& inst) const;
 
   Config cfg_;
+  FootprintProbe probe_;
+  HostTier host_;
+  memory::SnapshotCache snapshots_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, std::shared_ptr<Instance>> instances_;
+  memory::TierMachine machine_;
+  std::map<std::string, std::unique_ptr<Instance>> instances_;
+  uint64_t baseline_ = 0;  // per-runner bytes before any model is loaded (measured)
+  size_t waiting_ = 0;
   bool stopping_ = false;
   std::thread timer_;
 };

@@ -18,7 +18,7 @@ namespace ebb::supervisor {
 using json = nlohmann::json;
 namespace proto = ebb::protocol;
 
-std::shared_ptr<RunnerProcess> RunnerProcess::spawn(const std::string& exe, ExitCallback on_exit) {
+std::shared_ptr<RunnerProcess> RunnerProcess::spawn(const std::string& exe, ExitCallback on_exit, SnapshotHooks hooks) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     throw RunnerError(std::string("socketpair: ") + std::strerror(errno));
@@ -41,15 +41,15 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(const std::string& exe, Exit
     ::_exit(127);
   }
   ::close(sv[1]);
-  std::shared_ptr<RunnerProcess> p(new RunnerProcess(pid, sv[0], std::move(on_exit)));
+  std::shared_ptr<RunnerProcess> p(new RunnerProcess(pid, sv[0], std::move(on_exit), std::move(hooks)));
   // The reader thread owns a reference: the object lives until the runner is reaped and
   // every in-flight request has been told, however the owners drop it.
   std::thread([p] { p->reader_loop(); }).detach();
   return p;
 }
 
-RunnerProcess::RunnerProcess(pid_t pid, int fd, ExitCallback on_exit)
-    : pid_(pid), fd_(fd), on_exit_(std::move(on_exit)) {}
+RunnerProcess::RunnerProcess(pid_t pid, int fd, ExitCallback on_exit, SnapshotHooks hooks)
+    : pid_(pid), fd_(fd), on_exit_(std::move(on_exit)), hooks_(std::move(hooks)) {}
 
 RunnerProcess::~RunnerProcess() { ::close(fd_); }
 
@@ -62,7 +62,11 @@ void RunnerProcess::reader_loop() {
   proto::FrameDecoder dec;
   try {
     while (auto f = proto::read_frame(fd_, dec)) {
-      if (f->kind != proto::FrameKind::Json) continue;
+      if (f->kind == proto::FrameKind::Binary) {
+        if (pending_snapshot_ && hooks_.on_snapshot) hooks_.on_snapshot(*pending_snapshot_, std::move(f->payload));
+        pending_snapshot_.reset();
+        continue;
+      }
       auto m = json::parse(f->payload, nullptr, false);
       if (m.is_object()) on_message(m);
     }
@@ -114,11 +118,34 @@ void RunnerProcess::on_message(const json& m) {
       s->push({StreamEvent::Kind::Error, m.value("message", "runner error"), {}});
     return;
   }
+  if (type == "snapshot") {
+    pending_snapshot_ = m;
+    return;
+  }
+  if (type == "want_snapshot") {
+    answer_snapshot_request(m);
+    return;
+  }
   {
     std::lock_guard lk(mu_);
+    if (type == "hello") hello_ = m;
     control_[type] = m;
   }
   control_cv_.notify_all();
+}
+
+void RunnerProcess::answer_snapshot_request(const json& m) {
+  json reply = {{"type", "restore"}, {"id", m.value("id", uint64_t{0})}, {"found", false}};
+  std::optional<std::pair<std::vector<int32_t>, std::string>> found;
+  if (hooks_.find && m.contains("tokens") && m["tokens"].is_array()) found = hooks_.find(m["tokens"].get<std::vector<int32_t>>());
+  std::lock_guard lk(send_mu_);
+  if (!found) {
+    proto::send_json(fd_, reply);
+    return;
+  }
+  reply["found"] = true;
+  reply["tokens"] = found->first;
+  if (proto::send_json(fd_, reply)) proto::send_binary(fd_, found->second);
 }
 
 void RunnerProcess::fail_all(const std::string& why) {
@@ -143,7 +170,7 @@ json RunnerProcess::wait_control(const std::string& type, std::chrono::milliseco
 }
 
 json RunnerProcess::load(const json& params, std::chrono::milliseconds timeout) {
-  wait_control("hello", timeout);
+  wait_hello(timeout);
   json msg = params;
   msg["type"] = "load";
   if (!send(msg)) throw RunnerError("runner is gone");
@@ -184,8 +211,32 @@ json RunnerProcess::release_kv(std::chrono::milliseconds timeout) {
   return wait_control("kv_released", timeout);
 }
 
-void RunnerProcess::stop(std::chrono::milliseconds grace) {
-  send({{"type", "shutdown"}});
+json RunnerProcess::wait_hello(std::chrono::milliseconds timeout) {
+  std::unique_lock lk(mu_);
+  control_cv_.wait_for(lk, timeout, [&] { return !hello_.is_null() || !alive_; });
+  if (hello_.is_null()) throw RunnerError(alive_ ? "runner did not say hello" : exit_reason_);
+  return hello_;
+}
+
+json RunnerProcess::create_context(uint32_t num_ctx, std::chrono::milliseconds timeout) {
+  if (!send({{"type", "create_context"}, {"num_ctx", num_ctx}})) throw RunnerError("runner is gone");
+  return wait_control("ready", timeout);
+}
+
+json RunnerProcess::stats(std::chrono::milliseconds timeout) {
+  if (!send({{"type", "stats"}})) throw RunnerError("runner is gone");
+  return wait_control("stats", timeout);
+}
+
+json RunnerProcess::hello() const {
+  std::lock_guard lk(mu_);
+  return hello_;
+}
+
+void RunnerProcess::kill() { ::kill(pid_, SIGKILL); }
+
+void RunnerProcess::stop(std::chrono::milliseconds grace, bool save) {
+  send({{"type", "shutdown"}, {"save", save}});
   std::unique_lock lk(mu_);
   if (!reaped_cv_.wait_for(lk, grace, [&] { return reaped_; })) {
     ::kill(pid_, SIGKILL);

@@ -11,7 +11,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -28,10 +30,17 @@ class RunnerError : public std::runtime_error {
 class RunnerProcess : public std::enable_shared_from_this<RunnerProcess> {
  public:
   using ExitCallback = std::function<void(RunnerProcess&)>;
+  // KV snapshot traffic (docs/protocol.md): the runner hands over snapshots before it frees
+  // a context, and asks for one when a prompt may continue an earlier conversation.
+  struct SnapshotHooks {
+    std::function<void(const nlohmann::json& header, std::string state)> on_snapshot;
+    // Returns {tokens, state} of the best snapshot for these prompt tokens, or nothing.
+    std::function<std::optional<std::pair<std::vector<int32_t>, std::string>>(const std::vector<int32_t>& prompt)> find;
+  };
 
   // Forks `exe runner --fd 3`. The child dies with us (PR_SET_PDEATHSIG).
   // The process lives until stop() or its own exit; dropping the last reference does not kill it.
-  static std::shared_ptr<RunnerProcess> spawn(const std::string& exe, ExitCallback on_exit = {});
+  static std::shared_ptr<RunnerProcess> spawn(const std::string& exe, ExitCallback on_exit = {}, SnapshotHooks hooks = {});
   ~RunnerProcess();
 
   // Sends the load request and waits for "ready" (returned) or throws RunnerError with the reason.
@@ -43,8 +52,19 @@ class RunnerProcess : public std::enable_shared_from_this<RunnerProcess> {
   // Frees the runner's context (KV + compute) and waits for the new memory report.
   nlohmann::json release_kv(std::chrono::milliseconds timeout);
 
-  // Asks the runner to exit, then SIGKILLs it after `grace`. Blocks until it is reaped.
-  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
+  // Waits for the runner's hello (it carries the idle process's memory: the baseline).
+  nlohmann::json wait_hello(std::chrono::milliseconds timeout);
+  // Recreates a freed context (warm → ready) with num_ctx per slot; returns the new "ready".
+  nlohmann::json create_context(uint32_t num_ctx, std::chrono::milliseconds timeout);
+  // Asks for process and memory statistics.
+  nlohmann::json stats(std::chrono::milliseconds timeout);
+
+  // Asks the runner to exit (saving snapshots first when `save`), then SIGKILLs it after
+  // `grace`. Blocks until it is reaped and the exit callback has run.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000), bool save = false);
+  void kill();
+  // The runner's own measurement before loading (RSS of an idle runner): the per-runner baseline.
+  nlohmann::json hello() const;
 
   pid_t pid() const { return pid_; }
   bool alive() const { return alive_.load(); }
@@ -52,10 +72,11 @@ class RunnerProcess : public std::enable_shared_from_this<RunnerProcess> {
   size_t in_flight() const;
 
  private:
-  RunnerProcess(pid_t pid, int fd, ExitCallback on_exit);
+  RunnerProcess(pid_t pid, int fd, ExitCallback on_exit, SnapshotHooks hooks);
   void reader_loop();
   void on_message(const nlohmann::json& m);
   void fail_all(const std::string& why);
+  void answer_snapshot_request(const nlohmann::json& m);
   bool send(const nlohmann::json& m);
   // Waits for a control reply of `type` (or exit) and returns it.
   nlohmann::json wait_control(const std::string& type, std::chrono::milliseconds timeout);
@@ -63,6 +84,9 @@ class RunnerProcess : public std::enable_shared_from_this<RunnerProcess> {
   pid_t pid_;
   int fd_;
   ExitCallback on_exit_;
+  SnapshotHooks hooks_;
+  std::optional<nlohmann::json> pending_snapshot_;  // header waiting for its binary frame
+  nlohmann::json hello_;
   std::atomic<bool> alive_{true};
   std::mutex send_mu_;
   mutable std::mutex mu_;

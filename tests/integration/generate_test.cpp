@@ -1,4 +1,6 @@
 // The walking skeleton end to end: real `ebb serve`, real runners, real HTTP.
+#include <atomic>
+
 #include "serve_fixture.h"
 
 namespace ebb::test {
@@ -84,6 +86,18 @@ TEST_F(Generate, GreedyMatchesDirectLlamaCpp) {
   std::string direct = run_capture(std::string(LLAMA_DIRECT_BIN) + " " + (models_dir() / "tiny.gguf").string() + " '" + prompt + "' 32 4096 512");
   EXPECT_FALSE(direct.empty());
   EXPECT_EQ(ebb_text, direct);
+}
+
+TEST_F(Generate, ConcurrentRequestsToOneSlotAllComplete) {
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i)
+    clients.emplace_back([&, i] {
+      json body = {{"model", "tiny2"}, {"prompt", "client " + std::to_string(i)}, {"stream", false}, {"options", greedy}};
+      if (server_->post("/api/generate", body).first == 200) ++ok;
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 4);
 }
 
 TEST_F(Generate, UnknownModelIs404) {

@@ -35,6 +35,18 @@ inline std::string run_capture(const std::string& cmd) {
   return out;
 }
 
+// Runs a command expected to fail; returns its output without flagging a failure.
+inline std::string run_capture_status(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
 // A temporary models directory, shared by all tests of a binary (synth once).
 inline const fs::path& models_dir() {
   static fs::path dir = [] {
@@ -43,12 +55,15 @@ inline const fs::path& models_dir() {
     run_capture(std::string(EBB_BIN) + " synth --out " + (d / "tiny.gguf").string() + " --params 20M --quant q8_0 --seed 1 >/dev/null");
     run_capture(std::string(EBB_BIN) + " synth --out " + (d / "tiny2.gguf").string() + " --params 20M --quant q4_0 --seed 2 >/dev/null");
     std::ofstream(d / "corrupt.gguf") << "GGUF this is not a real header";
-    std::atexit([] {
-      std::error_code ec;
-      fs::remove_all(models_dir(), ec);
-    });
     return d;
   }();
+  // Registered after `dir` is complete, so it runs before dir's destructor.
+  static bool cleanup = (std::atexit([] {
+                           std::error_code ec;
+                           fs::remove_all(dir, ec);
+                         }),
+                         true);
+  (void)cleanup;
   return dir;
 }
 

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   cp.n_ctx = std::atoi(argv[4]);
   cp.n_batch = cp.n_ubatch = std::atoi(argv[5]);
   cp.n_seq_max = 1;
-  cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  // flash_attn_type stays llama.cpp's default (auto), as in ebb.
   llama_context* ctx = llama_init_from_model(model, cp);
   if (!ctx) return 1;
   const llama_vocab* vocab = llama_model_get_vocab(model);

@@ -1,0 +1,13 @@
+#pragma once
+// The compute devices ggml sees (CPU, GPUs, accelerators) with their memory, for
+// `ebb runner --devices`.
+#include <nlohmann/json.hpp>
+
+namespace ebb::engine {
+
+// {"devices":[{"id","name","description","type":"cpu|gpu|igpu|accel|other","total","free"}]}
+// id: ggml's device name ("CPU", "CUDA0"); name: its description ("NVIDIA H100 80GB HBM3");
+// "pci_bus_id" is added where ggml knows it. total/free in bytes (the CPU reports host RAM).
+nlohmann::json list_devices();
+
+}  // namespace ebb::engine

@@ -1,0 +1,66 @@
+#include "memory/snapshot_cache.h"
+
+namespace ebb::memory {
+
+static size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+  return n;
+}
+
+bool SnapshotCache::put(Snapshot s) {
+  std::lock_guard lk(mu_);
+  if (s.bytes() > budget_) return false;
+  for (auto it = lru_.begin(); it != lru_.end(); ++it) {
+    if (it->key == s.key && it->tokens == s.tokens) {
+      used_ -= it->bytes();
+      lru_.erase(it);
+      break;
+    }
+  }
+  evict_to_fit(s.bytes());
+  used_ += s.bytes();
+  lru_.push_front(std::move(s));
+  return true;
+}
+
+void SnapshotCache::evict_to_fit(uint64_t incoming) {
+  while (!lru_.empty() && used_ + incoming > budget_) {
+    used_ -= lru_.back().bytes();
+    lru_.pop_back();
+  }
+}
+
+std::optional<Snapshot> SnapshotCache::best_match(const SnapshotKey& key, uint32_t n_ctx, const std::vector<int32_t>& prompt,
+                                                  size_t min_prefix) {
+  std::lock_guard lk(mu_);
+  auto best = lru_.end();
+  size_t best_len = 0;
+  for (auto it = lru_.begin(); it != lru_.end(); ++it) {
+    if (!(it->key == key) || it->n_ctx < n_ctx) continue;
+    size_t len = common_prefix(it->tokens, prompt);
+    if (len >= min_prefix && len > best_len) best = it, best_len = len;
+  }
+  if (best == lru_.end()) return std::nullopt;
+  lru_.splice(lru_.begin(), lru_, best);
+  return lru_.front();
+}
+
+bool SnapshotCache::has_any(const SnapshotKey& key) const {
+  std::lock_guard lk(mu_);
+  for (const auto& s : lru_)
+    if (s.key == key) return true;
+  return false;
+}
+
+uint64_t SnapshotCache::used() const {
+  std::lock_guard lk(mu_);
+  return used_;
+}
+
+size_t SnapshotCache::count() const {
+  std::lock_guard lk(mu_);
+  return lru_.size();
+}
+
+}  // namespace ebb::memory

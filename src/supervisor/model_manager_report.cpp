@@ -1,0 +1,105 @@
+// ModelManager's reports: /api/ps entries and /api/memory.
+#include "common/time_format.h"
+#include "supervisor/model_manager.h"
+#include "common/process_memory.h"
+
+namespace ebb::supervisor {
+
+using json = nlohmann::json;
+namespace mem = ebb::memory;
+
+static std::string deadline_text(const std::optional<mem::TimePoint>& t) {
+  return t ? format_expiry(*t) : std::string();
+}
+
+json ModelManager::entry_json(const std::string& name) {
+  const auto* st = machine_.find(name);
+  const auto& inst = *instances_.at(name);
+  const auto& fp = st->footprint;
+  bool on_device = mem::on_device(st->tier);
+  bool warm = st->tier == mem::Tier::Warm;
+  uint64_t estimated = on_device ? st->device_bytes() : 0;
+  uint64_t actual = inst.runner ? read_process_memory(inst.runner->pid()).rss : 0;
+  // Ollama's expires_at: when the model leaves the device; far future when it never does.
+  std::optional<mem::TimePoint> leaves = st->unload_at;
+  const auto& info = inst.entry.info;
+  json j = {{"name", name},
+            {"model", name},
+            {"size", estimated},
+            {"digest", ""},
+            {"details",
+             {{"format", "gguf"},
+              {"family", info ? info->architecture() : ""},
+              {"quantization_level", info ? info->quantization_level() : ""}}},
+            {"expires_at", st->busy > 0 || st->is_protected() ? format_expiry(std::nullopt) : format_expiry(leaves)},
+            {"size_vram", cfg_.device_is_host_ram ? 0 : estimated},
+            {"context_length", fp.n_ctx},
+            {"tier", mem::to_string(st->tier)},
+            {"policy", mem::to_string(st->policy)},
+            {"pinned", st->pinned},
+            {"busy", st->busy},
+            {"weights_bytes", on_device ? fp.weights : 0},
+            {"kv_bytes", on_device && !warm ? fp.kv : 0},
+            {"compute_bytes", on_device && !warm ? fp.compute : 0},
+            {"baseline_bytes", on_device ? fp.baseline : 0},
+            {"estimated_bytes", estimated},
+            {"actual_bytes", actual},
+            {"kv_release_at", deadline_text(st->kv_release_at)},
+            {"unload_at", deadline_text(st->unload_at)},
+            {"host_release_at", deadline_text(st->host_release_at)},
+            {"host_locked", st->host_locked}};
+  if (inst.runner) j["runner_pid"] = inst.runner->pid();
+  if (!st->last_error.empty()) j["last_error"] = st->last_error;
+  return j;
+}
+
+json ModelManager::ps() {
+  std::lock_guard lk(mu_);
+  json out = json::array();
+  for (const auto& [name, st] : machine_.models())
+    if (mem::on_device(st.tier)) out.push_back(entry_json(name));
+  return out;
+}
+
+json ModelManager::memory() {
+  std::lock_guard lk(mu_);
+  const auto& ledger = machine_.ledger();
+  json models = json::array();
+  json host_models = json::array();
+  uint64_t measured = 0;
+  for (const auto& [name, st] : machine_.models()) {
+    const auto& inst = *instances_.at(name);
+    if (mem::on_device(st.tier)) {
+      bool warm = st.tier == mem::Tier::Warm;
+      uint64_t rss = inst.runner ? read_process_memory(inst.runner->pid()).rss : 0;
+      measured += rss;
+      models.push_back({{"name", name},
+                        {"tier", mem::to_string(st.tier)},
+                        {"weights_bytes", st.footprint.weights},
+                        {"kv_bytes", warm ? 0 : st.footprint.kv},
+                        {"compute_bytes", warm ? 0 : st.footprint.compute},
+                        {"baseline_bytes", st.footprint.baseline},
+                        {"accounted_bytes", ledger.accounted(name)},
+                        {"measured_bytes", rss}});
+    } else if (st.host_locked) {
+      host_models.push_back({{"name", name}, {"bytes", st.host_bytes}, {"tier", mem::to_string(st.tier)}});
+    }
+  }
+  json device = {{"id", cfg_.device_id},
+                 {"name", cfg_.device_name},
+                 {"total", ledger.total()},
+                 {"used", ledger.used()},
+                 {"budget", ledger.budget()},
+                 {"headroom", ledger.headroom()},
+                 {"free", ledger.free()},
+                 {"measured_used", measured},
+                 {"emulated", cfg_.device_is_host_ram},
+                 {"models", models}};
+  return {{"devices", json::array({device})},
+          {"host", {{"budget", cfg_.host_budget}, {"locked", host_.locked_bytes()}, {"mapped", host_.mapped_bytes()},
+                    {"models", host_models}}},
+          {"snapshots", {{"budget", snapshots_.budget()}, {"used", snapshots_.used()}, {"count", snapshots_.count()}}},
+          {"waiting_requests", waiting_}};
+}
+
+}  // namespace ebb::supervisor

@@ -1,0 +1,266 @@
+// The memory manager with real runners: real bytes freed, real processes gone, real budgets.
+#include <atomic>
+
+#include "serve_fixture.h"
+#include "common/process_memory.h"
+
+namespace ebb::test {
+namespace {
+
+const json kGreedy = {{"temperature", 0}, {"num_predict", 4}};
+
+json ps_entry(const Server& s, const std::string& name) {
+  json ps = s.get("/api/ps");
+  for (const auto& m : ps["models"])
+    if (m["name"] == name) return m;
+  return json();
+}
+
+json memory_model(const Server& s, const std::string& name) {
+  json mem = s.get("/api/memory");
+  for (const auto& m : mem["devices"][0]["models"])
+    if (m["name"] == name) return m;
+  return json();
+}
+
+std::string tier_of(const Server& s, const std::string& name) {
+  auto e = ps_entry(s, name);
+  if (!e.is_null()) return e["tier"];
+  json mem = s.get("/api/memory");
+  for (const auto& m : mem["host"]["models"])
+    if (m["name"] == name) return m["tier"];
+  return "cold";
+}
+
+void generate(const Server& s, const std::string& model, json options = kGreedy, json extra = json::object()) {
+  json body = {{"model", model}, {"prompt", "hello memory"}, {"options", options}, {"stream", false}};
+  body.update(extra);
+  auto [status, text] = s.post("/api/generate", body);
+  ASSERT_EQ(status, 200) << text;
+}
+
+fs::path write_config(const std::string& toml) {
+  char tmpl[] = "/tmp/ebb-test-config-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  ::close(fd);
+  std::ofstream(tmpl) << toml;
+  return tmpl;
+}
+
+// A model with a 16k context, so that its KV cache is large (≥ 64 MiB).
+const fs::path& kv_models() {
+  static fs::path dir = [] {
+    char tmpl[] = "/tmp/ebb-test-kv-XXXXXX";
+    fs::path d = ::mkdtemp(tmpl);
+    run_capture(std::string(EBB_BIN) + " synth --out " + (d / "kvbig.gguf").string() + " --params 20M --ctx 16384 >/dev/null");
+    for (const char* n : {"a", "b", "c", "d"})
+      run_capture(std::string(EBB_BIN) + " synth --out " + (d / (std::string(n) + ".gguf")).string() + " --params 20M --seed 3 >/dev/null");
+    return d;
+  }();
+  return dir;
+}
+
+TEST(Memory, ReleaseKvReturnsTheBytesToTheOs) {
+  Server s({"--device-memory", "4GiB"}, kv_models());
+  // A prompt longer than one batch, so that the compute buffer is used in full.
+  std::string long_prompt;
+  for (int i = 0; i < 300; ++i) long_prompt += "memory pages " + std::to_string(i) + " ";
+  generate(s, "kvbig", {{"num_ctx", 16384}, {"num_predict", 4}, {"temperature", 0}}, {{"prompt", long_prompt}});
+  auto before = ps_entry(s, "kvbig");
+  ASSERT_EQ(before["tier"], "ready");
+  uint64_t kv = before["kv_bytes"], compute = before["compute_bytes"];
+  ASSERT_GE(kv, 64ull << 20);
+  pid_t runner = before["runner_pid"];
+  uint64_t rss_before = read_process_memory(runner).rss;
+
+  auto [status, text] = s.post("/api/models/release-kv", {{"model", "kvbig"}});
+  ASSERT_EQ(status, 200) << text;
+  auto after = json::parse(text);
+  EXPECT_EQ(after["tier"], "warm");
+  EXPECT_EQ(after["kv_bytes"], 0);
+  EXPECT_TRUE(process_alive(runner));
+  uint64_t rss_after = read_process_memory(runner).rss;
+  ASSERT_LT(rss_after, rss_before);
+  EXPECT_GE(rss_before - rss_after, (kv + compute) * 8 / 10)
+      << "rss " << rss_before << " -> " << rss_after << ", kv " << kv << ", compute " << compute;
+  // The accounting follows: the device's used bytes no longer include the KV.
+  auto mem = memory_model(s, "kvbig");
+  EXPECT_EQ(mem["kv_bytes"], 0);
+  // And the model still answers (context recreated).
+  generate(s, "kvbig", {{"num_ctx", 16384}, {"num_predict", 4}, {"temperature", 0}});
+  EXPECT_EQ(ps_entry(s, "kvbig")["tier"], "ready");
+}
+
+TEST(Memory, UnloadEndsTheProcessAndLocksTheFileInHostRam) {
+  Server s({"--device-memory", "4GiB"}, kv_models());
+  generate(s, "a");
+  pid_t runner = ps_entry(s, "a")["runner_pid"];
+  auto [status, text] = s.post("/api/models/unload", {{"model", "a"}});
+  ASSERT_EQ(status, 200) << text;
+  EXPECT_EQ(json::parse(text)["tier"], "host");
+  EXPECT_TRUE(wait_until([&] { return !process_alive(runner); }));
+  EXPECT_TRUE(ps_entry(s, "a").is_null()) << "a host-tier model holds no device bytes";
+  auto mem = s.get("/api/memory");
+  EXPECT_EQ(mem["devices"][0]["used"], 0);
+  EXPECT_GT(mem["host"]["locked"].get<uint64_t>(), 0u);
+  // Demotion to cold releases the locked bytes.
+  auto [cs, ctext] = s.post("/api/models/unload", {{"model", "a"}, {"tier", "cold"}});
+  ASSERT_EQ(cs, 200) << ctext;
+  EXPECT_EQ(s.get("/api/memory")["host"]["locked"], 0);
+  EXPECT_EQ(tier_of(s, "a"), "cold");
+}
+
+TEST(Memory, KeepAliveZeroUnloadsRightAfterTheRequest) {
+  Server s({"--device-memory", "4GiB"}, kv_models());
+  generate(s, "b", kGreedy, {{"keep_alive", 0}});
+  EXPECT_TRUE(wait_until([&] { return tier_of(s, "b") == "host"; }));
+  // The bytes leave the ledger when the runner has exited.
+  EXPECT_TRUE(wait_until([&] { return s.get("/api/memory")["devices"][0]["used"] == 0; }));
+}
+
+TEST(Memory, FourthModelEvictsTheLeastRecentlyUsed) {
+  json small = {{"num_ctx", 256}, {"num_predict", 2}, {"temperature", 0}};
+  uint64_t one = 0, kv_and_compute = 0;
+  {
+    Server probe({"--device-memory", "8GiB"}, kv_models());
+    generate(probe, "a", small);
+    auto e = ps_entry(probe, "a");
+    one = e["estimated_bytes"];
+    kv_and_compute = e["kv_bytes"].get<uint64_t>() + e["compute_bytes"].get<uint64_t>();
+  }
+  ASSERT_GT(one, 3 * kv_and_compute) << "releasing KV alone must not be enough for this test";
+  // Three models fill the budget; what is left plus all three KV caches is still short of a
+  // fourth model, so one idle model must leave the device: the least recently used one.
+  uint64_t spare = (one - 3 * kv_and_compute) / 2;
+  Server s({"--device-memory", std::to_string(3 * one + spare), "--headroom", "0"}, kv_models());
+  for (const char* m : {"a", "b", "c"}) generate(s, m, small);
+  generate(s, "a", small);  // a is now more recently used than b
+  generate(s, "d", small);
+  EXPECT_EQ(tier_of(s, "b"), "host") << "the least recently used idle model is demoted";
+  EXPECT_EQ(tier_of(s, "a"), "ready");
+  EXPECT_EQ(tier_of(s, "c"), "ready");
+  EXPECT_EQ(tier_of(s, "d"), "ready");
+  json mem = s.get("/api/memory");
+  EXPECT_LE(mem["devices"][0]["used"].get<uint64_t>(), mem["devices"][0]["budget"].get<uint64_t>());
+}
+
+TEST(Memory, PinnedModelsAreNeverEvictedAnd503SaysWhy) {
+  uint64_t one = 0;
+  {
+    Server probe({"--device-memory", "8GiB"}, kv_models());
+    generate(probe, "a", {{"num_ctx", 512}, {"num_predict", 2}, {"temperature", 0}});
+    one = ps_entry(probe, "a")["estimated_bytes"];
+  }
+  Server s({"--device-memory", std::to_string(one * 3 / 2), "--headroom", "0"}, kv_models());
+  json small = {{"num_ctx", 512}, {"num_predict", 2}, {"temperature", 0}};
+  generate(s, "a", small);
+  ASSERT_EQ(s.post("/api/models/pin", {{"model", "a"}}).first, 200);
+  auto [status, text] = s.post("/api/generate", {{"model", "b"}, {"prompt", "x"}, {"stream", false}, {"options", small}});
+  EXPECT_EQ(status, 503);
+  std::string err = json::parse(text)["error"];
+  EXPECT_NE(err.find("needs"), std::string::npos) << err;
+  EXPECT_NE(err.find("pinned: a"), std::string::npos) << err;
+  EXPECT_EQ(tier_of(s, "a"), "ready");
+  // Unpinned, it gives way.
+  ASSERT_EQ(s.post("/api/models/pin", {{"model", "a"}, {"pinned", false}}).first, 200);
+  generate(s, "b", small);
+  EXPECT_EQ(tier_of(s, "a"), "host");
+}
+
+TEST(Memory, ConcurrentRequestsNeverExceedTheBudget) {
+  uint64_t one = 0;
+  {
+    Server probe({"--device-memory", "8GiB"}, kv_models());
+    generate(probe, "a", {{"num_ctx", 512}, {"num_predict", 2}, {"temperature", 0}});
+    one = ps_entry(probe, "a")["estimated_bytes"];
+  }
+  uint64_t total = one * 5 / 2;
+  Server s({"--device-memory", std::to_string(total), "--headroom", "0"}, kv_models());
+  std::atomic<bool> done{false};
+  std::atomic<int> ok{0}, unavailable{0}, other{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 6; ++i) {
+    clients.emplace_back([&, i] {
+      const char* models[] = {"a", "b", "c", "d"};
+      for (int k = 0; !done; ++k) {
+        auto [status, text] = s.post("/api/generate", {{"model", models[(i + k) % 4]}, {"prompt", "x"}, {"stream", false},
+                                                       {"options", {{"num_ctx", 512}, {"num_predict", 2}}}});
+        (status == 200 ? ok : status == 503 ? unavailable : other)++;
+      }
+    });
+  }
+  uint64_t max_used = 0, max_measured = 0;
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+  while (std::chrono::steady_clock::now() < end) {
+    auto dev = s.get("/api/memory")["devices"][0];
+    uint64_t used = dev["used"], budget = dev["budget"], measured = dev["measured_used"];
+    EXPECT_LE(used, budget);
+    max_used = std::max(max_used, used);
+    max_measured = std::max(max_measured, measured);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  done = true;
+  for (auto& t : clients) t.join();
+  EXPECT_GT(ok.load(), 4);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(max_used, one) << "more than one model was loaded at some point";
+  // Measured RSS of all runners stays within the budget too (5% slack for page-cache timing).
+  EXPECT_LE(max_measured, total + total / 20) << "accounted max " << max_used;
+}
+
+TEST(Memory, KilledRunnerFreesItsBytesAtOnce) {
+  Server s({"--device-memory", "4GiB"}, kv_models());
+  generate(s, "c");
+  pid_t runner = ps_entry(s, "c")["runner_pid"];
+  ASSERT_GT(s.get("/api/memory")["devices"][0]["used"].get<uint64_t>(), 0u);
+  ::kill(runner, SIGKILL);
+  EXPECT_TRUE(wait_until([&] { return s.get("/api/memory")["devices"][0]["used"] == 0; }));
+  generate(s, "c");
+  EXPECT_EQ(ps_entry(s, "c")["tier"], "ready");
+}
+
+TEST(Memory, TimersReleaseKvThenUnload) {
+  auto cfg = write_config("[memory]\nkv_idle = \"1s\"\nkeep_alive = \"3s\"\n");
+  Server s({"--device-memory", "4GiB", "--config", cfg.string()}, kv_models());
+  generate(s, "a");
+  EXPECT_EQ(tier_of(s, "a"), "ready");
+  EXPECT_FALSE(ps_entry(s, "a")["kv_release_at"].get<std::string>().empty());
+  EXPECT_TRUE(wait_until([&] { return tier_of(s, "a") == "warm"; }, std::chrono::seconds(3)));
+  EXPECT_TRUE(wait_until([&] { return tier_of(s, "a") == "host"; }, std::chrono::seconds(5)));
+  fs::remove(cfg);
+}
+
+TEST(Memory, OnDemandPolicyDemotesAfterEachRequest) {
+  auto cfg = write_config("[[model]]\nname = \"od\"\npath = \"" + (kv_models() / "a.gguf").string() + "\"\npolicy = \"on_demand\"\n");
+  Server s({"--device-memory", "4GiB", "--config", cfg.string()}, kv_models());
+  generate(s, "od");
+  EXPECT_TRUE(wait_until([&] { return tier_of(s, "od") == "host"; }));
+  generate(s, "od");  // wakes from the host tier
+  EXPECT_TRUE(wait_until([&] { return tier_of(s, "od") == "host"; }));
+  fs::remove(cfg);
+}
+
+TEST(Memory, ResidentSetThatDoesNotFitFailsStartup) {
+  auto cfg = write_config("[[model]]\nname = \"r1\"\npath = \"" + (kv_models() / "a.gguf").string() +
+                          "\"\npolicy = \"resident\"\n[[model]]\nname = \"r2\"\npath = \"" + (kv_models() / "b.gguf").string() +
+                          "\"\npolicy = \"resident\"\n");
+  std::string out = run_capture_status(std::string(EBB_BIN) + " serve --host 127.0.0.1:0 --device-memory 64MiB --config " + cfg.string() + " 2>&1");
+  EXPECT_NE(out.find("resident"), std::string::npos) << out;
+  EXPECT_NE(out.find("MiB"), std::string::npos) << out;
+  fs::remove(cfg);
+}
+
+TEST(Memory, ResidentModelIsPreloadedAndNeverDemoted) {
+  auto cfg = write_config("[memory]\nkv_idle = \"1s\"\nkeep_alive = \"1s\"\n[[model]]\nname = \"res\"\npath = \"" +
+                          (kv_models() / "a.gguf").string() + "\"\npolicy = \"resident\"\n");
+  Server s({"--device-memory", "4GiB", "--config", cfg.string()}, kv_models());
+  EXPECT_EQ(tier_of(s, "res"), "ready") << "preloaded at startup";
+  generate(s, "res");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(tier_of(s, "res"), "ready");
+  EXPECT_EQ(s.post("/api/models/unload", {{"model", "res"}}).first, 409);
+  fs::remove(cfg);
+}
+
+}  // namespace
+}  // namespace ebb::test
