@@ -218,7 +218,15 @@ void ModelManager::load_now(Lock& lk, Instance& inst, const mem::Footprint& fp, 
   spdlog::info("model '{}' {} in {} ms (runner pid {})", name, warm ? "woke" : "loaded", inst.last_load_ns / 1000000, runner->pid());
 }
 
-ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const ContextOptions& ctx, std::optional<KeepAlive> ka) {
+bool ModelManager::wait_for_change(Lock& lk, Clock::time_point deadline, const std::function<bool()>& client_gone) {
+  auto slice = Clock::now() + std::chrono::milliseconds(50);
+  bool notified = cv_.wait_until(lk, std::min(deadline, slice)) == std::cv_status::no_timeout;
+  if (client_gone && client_gone()) throw Cancelled("client disconnected while waiting");
+  return notified || Clock::now() < deadline;
+}
+
+ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const ContextOptions& ctx, std::optional<KeepAlive> ka,
+                                          const std::function<bool()>& client_gone) {
   if (!entry.info) throw LoadError("model '" + entry.name + "' could not be loaded: " + entry.error);
   uint32_t want_ctx = ctx.num_ctx > 0 ? static_cast<uint32_t>(ctx.num_ctx) : entry.settings.num_ctx;
   if (auto train = entry.info->context_length(); train && *train > 0 && want_ctx > *train) want_ctx = static_cast<uint32_t>(*train);
@@ -251,11 +259,11 @@ ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const Context
         // A request's keep_alive wins; else the model's configured one; else the policy's.
         return Lease(this, name, inst.runner, load_ns, ka ? ka : entry.settings.keep_alive, snapshots_.has_any(snapshot_key(inst)));
       case mem::Reuse::Join:
-        cv_.wait_until(lk, deadline);
+        if (!wait_for_change(lk, deadline, client_gone)) throw Unavailable("timed out waiting for '" + name + "' to load");
         break;
       case mem::Reuse::Reload:
         if (st.busy > 1) {
-          if (cv_.wait_until(lk, deadline) == std::cv_status::timeout)
+          if (!wait_for_change(lk, deadline, client_gone))
             throw Unavailable("model '" + name + "' is busy with a smaller context; timed out waiting to reload it");
         } else {
           feed(mem::ReloadRequested{name});
@@ -287,14 +295,14 @@ ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const Context
             else
               feed(mem::UnloadRequested{step.model, false});
           }
-          if (cv_.wait_until(lk, deadline) == std::cv_status::timeout) throw Unavailable("timed out waiting for memory to be freed for '" + name + "'");
+          if (!wait_for_change(lk, deadline, client_gone)) throw Unavailable("timed out waiting for memory to be freed for '" + name + "'");
         } else if (auto* w = std::get_if<mem::Wait>(&plan)) {
           if (!queued) {
             if (waiting_ >= cfg_.queue_capacity) throw Unavailable("too many requests waiting for device memory (" + w->message + ")");
             ++waiting_;
             queued = true;
           }
-          if (cv_.wait_until(lk, deadline) == std::cv_status::timeout) throw Unavailable(w->message + " (timed out after waiting)");
+          if (!wait_for_change(lk, deadline, client_gone)) throw Unavailable(w->message + " (timed out after waiting)");
         } else {
           throw Unavailable(std::get<mem::Refuse>(plan).message);
         }

@@ -5,6 +5,7 @@
 // anything that blocks (spawning, loading, waiting for a runner) happens outside it.
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,11 @@ class LoadError : public std::runtime_error {
 };
 // Nothing can give way (or the wait queue is full / timed out): 503 with the numbers.
 class Unavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+// The client left while its request waited: nothing to answer.
+class Cancelled : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -103,8 +109,10 @@ class ModelManager {
   ~ModelManager();
 
   // A lease on a ready runner for the model: loads, wakes or waits for room as the planner says.
-  // Throws LoadError (500) or Unavailable (503).
-  Lease acquire(const ModelEntry& entry, const ContextOptions& ctx, std::optional<KeepAlive> keep_alive);
+  // Throws LoadError (500), Unavailable (503), or Cancelled when `client_gone` turns true while
+  // the request waits (its place in the queue and its reservation are given up).
+  Lease acquire(const ModelEntry& entry, const ContextOptions& ctx, std::optional<KeepAlive> keep_alive,
+                const std::function<bool()>& client_gone = {});
 
   // Admin operations; each returns the model's /api/ps entry. Throw Conflict when refused.
   nlohmann::json load(const ModelEntry& entry, std::optional<KeepAlive> keep_alive);
@@ -134,6 +142,8 @@ class ModelManager {
   void timer_loop();
   nlohmann::json entry_json(const std::string& name);
   bool wait_settled(Lock& lk, const std::string& name, std::chrono::milliseconds timeout);
+  // Waits for a state change until `deadline` (false: timed out), checking `client_gone` often.
+  bool wait_for_change(Lock& lk, Clock::time_point deadline, const std::function<bool()>& client_gone);
   memory::SnapshotKey snapshot_key(const Instance& inst) const;
 
   Config cfg_;

@@ -262,5 +262,68 @@ TEST(Memory, ResidentModelIsPreloadedAndNeverDemoted) {
   fs::remove(cfg);
 }
 
+// A chat's second turn after the model's KV was released (or the runner restarted) restores the
+// first turn from a snapshot and prefills only the new part.
+class FollowUp : public ::testing::Test {
+ protected:
+  static json chat(const Server& s, const json& messages) {
+    auto [status, text] = s.post("/api/chat", {{"model", "a"}, {"messages", messages}, {"stream", false},
+                                               {"options", {{"temperature", 0}, {"num_predict", 8}}}});
+    EXPECT_EQ(status, 200) << text;
+    return json::parse(text);
+  }
+  static json first_turn() {
+    std::string text;
+    for (int i = 0; i < 120; ++i) text += "page " + std::to_string(i) + " of the long story. ";
+    return json::array({{{"role", "user"}, {"content", text}}});
+  }
+  // Runs turn one, then `between`, then turn two; returns turn two's final object.
+  static json second_turn_after(const Server& s, const std::function<void()>& between) {
+    json msgs = first_turn();
+    json one = chat(s, msgs);
+    msgs.push_back({{"role", "assistant"}, {"content", one["message"]["content"]}});
+    msgs.push_back({{"role", "user"}, {"content", "And then?"}});
+    between();
+    return chat(s, msgs);
+  }
+};
+
+TEST_F(FollowUp, AfterKvReleaseOnlyTheNewTurnIsPrefilled) {
+  // Turn two sent to a server that never saw turn one prefills everything.
+  int everything = 0;
+  {
+    Server fresh({"--device-memory", "4GiB"}, kv_models());
+    json msgs = first_turn();
+    json one = chat(fresh, msgs);  // greedy: the same reply on every server
+    msgs.push_back({{"role", "assistant"}, {"content", one["message"]["content"]}});
+    msgs.push_back({{"role", "user"}, {"content", "And then?"}});
+    Server other({"--device-memory", "4GiB"}, kv_models());
+    everything = chat(other, msgs)["prompt_eval_count"];
+  }
+  ASSERT_GT(everything, 400);
+
+  Server s({"--device-memory", "4GiB"}, kv_models());
+  json two = second_turn_after(s, [&] {
+    auto [status, text] = s.post("/api/models/release-kv", {{"model", "a"}});
+    ASSERT_EQ(status, 200) << text;
+    ASSERT_EQ(json::parse(text)["tier"], "warm");
+  });
+  EXPECT_LT(two["prompt_eval_count"].get<int>(), everything / 4)
+      << "restored from the snapshot instead of prefilling " << everything << " tokens";
+  EXPECT_GT(s.get("/api/memory")["snapshots"]["count"].get<int>(), 0);
+}
+
+TEST_F(FollowUp, AfterUnloadTheRestartedRunnerRestoresTheSnapshot) {
+  Server s({"--device-memory", "4GiB"}, kv_models());
+  pid_t first_runner = 0;
+  json two = second_turn_after(s, [&] {
+    first_runner = ps_entry(s, "a")["runner_pid"];
+    ASSERT_EQ(s.post("/api/models/unload", {{"model", "a"}}).first, 200);
+    ASSERT_TRUE(wait_until([&] { return !process_alive(first_runner); }));
+  });
+  EXPECT_NE(ps_entry(s, "a")["runner_pid"].get<pid_t>(), first_runner);
+  EXPECT_LT(two["prompt_eval_count"].get<int>(), 100);
+}
+
 }  // namespace
 }  // namespace ebb::test
