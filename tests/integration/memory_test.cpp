@@ -208,6 +208,40 @@ TEST(Memory, ConcurrentRequestsNeverExceedTheBudget) {
   EXPECT_LE(max_measured, total + total / 20) << "accounted max " << max_used;
 }
 
+TEST(Memory, SmallerContextReusesLargerReloads) {
+  Server s({"--device-memory", "4GiB"}, kv_models());
+  generate(s, "a", {{"num_ctx", 4096}, {"num_predict", 2}});
+  pid_t first = ps_entry(s, "a")["runner_pid"];
+  generate(s, "a", {{"num_ctx", 1024}, {"num_predict", 2}});
+  EXPECT_EQ(ps_entry(s, "a")["runner_pid"].get<pid_t>(), first) << "a smaller num_ctx reuses the loaded model";
+  EXPECT_EQ(ps_entry(s, "a")["context_length"], 4096);
+  generate(s, "a", {{"num_ctx", 8192}, {"num_predict", 2}});
+  auto e = ps_entry(s, "a");
+  EXPECT_NE(e["runner_pid"].get<pid_t>(), first) << "a larger num_ctx reloads";
+  EXPECT_EQ(e["context_length"], 8192);
+}
+
+TEST(Memory, AdminLoadPreloadsAndReportsTheEntry) {
+  Server s({"--device-memory", "4GiB"}, kv_models());
+  auto [status, text] = s.post("/api/models/load", {{"model", "c"}});
+  ASSERT_EQ(status, 200) << text;
+  auto e = json::parse(text);
+  EXPECT_EQ(e["tier"], "ready");
+  for (const char* k : {"weights_bytes", "kv_bytes", "compute_bytes", "estimated_bytes", "actual_bytes"})
+    EXPECT_GT(e[k].get<uint64_t>(), 0u) << k;
+  EXPECT_EQ(s.post("/api/models/load", {{"model", "nope"}}).first, 404);
+  EXPECT_EQ(s.post("/api/models/unload", {{"model", "c"}, {"tier", "sideways"}}).first, 400);
+  // An empty /api/generate preloads as in Ollama; with keep_alive 0 it unloads.
+  auto [gs, gtext] = s.post("/api/generate", {{"model", "d"}});
+  ASSERT_EQ(gs, 200) << gtext;
+  EXPECT_EQ(json::parse(gtext)["done_reason"], "load");
+  EXPECT_EQ(tier_of(s, "d"), "ready");
+  auto [us, utext] = s.post("/api/generate", {{"model", "d"}, {"keep_alive", 0}});
+  ASSERT_EQ(us, 200) << utext;
+  EXPECT_EQ(json::parse(utext)["done_reason"], "unload");
+  EXPECT_TRUE(wait_until([&] { return tier_of(s, "d") == "host"; }));
+}
+
 TEST(Memory, KilledRunnerFreesItsBytesAtOnce) {
   Server s({"--device-memory", "4GiB"}, kv_models());
   generate(s, "c");
