@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "../common/run_command.h"
 #include "common/protocol.h"
 
 namespace ebb::test {
@@ -29,17 +30,7 @@ namespace fs = std::filesystem;
 namespace proto = ebb::protocol;
 
 // Runs a shell command; returns stdout and sets `rc` to its exit status.
-inline std::string run_capture(const std::string& cmd, int* rc = nullptr) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = ::pclose(p);
-  if (rc) *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+inline std::string run_capture(const std::string& cmd, int* rc = nullptr) { return run_command(cmd, rc); }
 
 // A 20M-param synthetic model (trained ctx 8192), written once per quant type and test binary.
 inline std::string model_20m(const std::string& quant = "q8_0") {

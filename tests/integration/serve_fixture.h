@@ -15,6 +15,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "../common/run_command.h"
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -23,29 +25,16 @@ namespace ebb::test {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
+// Runs a command that must succeed; returns its stdout.
 inline std::string run_capture(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = ::pclose(p);
+  int rc = 0;
+  std::string out = run_command(cmd, &rc);
   if (rc != 0) ADD_FAILURE() << "command failed (" << rc << "): " << cmd;
   return out;
 }
 
 // Runs a command expected to fail; returns its output without flagging a failure.
-inline std::string run_capture_status(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+inline std::string run_capture_status(const std::string& cmd) { return run_command(cmd); }
 
 // A temporary models directory, shared by all tests of a binary (synth once).
 inline const fs::path& models_dir() {
