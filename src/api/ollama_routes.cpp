@@ -5,7 +5,9 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "api/generate_request.h"
 #include "api/http_util.h"
+#include "api/runner_call.h"
 #include "api/server.h"
 #include "common/time_format.h"
 #include "common/units.h"
@@ -51,8 +53,8 @@ struct Shape {
 
 // State shared between the handler and the chunked content provider.
 struct Generation {
-  std::unique_ptr<supervisor::ModelManager::Lease> lease;
-  std::shared_ptr<supervisor::RequestStream> stream;
+  RunnerCall call;
+  std::optional<StreamEvent> held;  // the event that the handler already took off the stream
   Clock::time_point t0;
   std::string model;
   Shape shape;
@@ -61,142 +63,97 @@ struct Generation {
 
 constexpr auto kPoll = std::chrono::milliseconds(200);
 
-std::optional<std::string> error_of_request(const json& body, const char* what) {
-  if (!body.contains("model") || !body["model"].is_string() || body["model"].get<std::string>().empty())
-    return std::string("model is required");
-  if (body.contains("stream") && !body["stream"].is_boolean()) return std::string("'stream' must be a boolean");
-  (void)what;
-  return std::nullopt;
-}
-
-// Builds the runner message for /api/generate or /api/chat; throws std::invalid_argument on bad fields.
-json runner_message(const json& body, bool chat, const SamplingOptions& sampling) {
-  json m = {{"options", to_json(sampling)}};
-  if (chat) {
-    if (!body.contains("messages") || !body["messages"].is_array()) throw std::invalid_argument("'messages' must be an array");
-    json msgs = json::array();
-    for (const auto& x : body["messages"]) {
-      if (!x.is_object() || !x.value("role", json()).is_string() || (x.contains("content") && !x["content"].is_string()))
-        throw std::invalid_argument("each message needs a string 'role' and 'content'");
-      msgs.push_back({{"role", x["role"]}, {"content", x.value("content", "")}});
+// An empty prompt (or no messages) only loads the model; with keep_alive 0 it unloads it.
+void load_or_unload(const GenerateRequest& r, const supervisor::ModelEntry& entry, const ClientWatch& client,
+                    httplib::Response& res, ServerContext ctx, bool chat, Clock::time_point t0) {
+  Shape shape{chat};
+  json j = shape.chunk(r.model, "");
+  j["done"] = true;
+  if (r.keep_alive && r.keep_alive->is_zero()) {
+    try {
+      ctx.manager.unload(entry, false);
+    } catch (const supervisor::Conflict& e) {
+      return send_error(res, 409, e.what());
     }
-    m["mode"] = "chat";
-    m["messages"] = msgs;
-  } else {
-    for (const char* k : {"prompt", "system"})
-      if (body.contains(k) && !body[k].is_string()) throw std::invalid_argument(std::string("'") + k + "' must be a string");
-    if (body.contains("raw") && !body["raw"].is_boolean()) throw std::invalid_argument("'raw' must be a boolean");
-    m["mode"] = "generate";
-    m["prompt"] = body.value("prompt", "");
-    m["system"] = body.value("system", "");
-    m["raw"] = body.value("raw", false);
+    j["done_reason"] = "unload";
+    return send_json(res, 200, j);
   }
-  return m;
+  int64_t load_ns = 0;
+  {
+    auto lease = acquire_lease(ctx, entry, r.options.context, r.keep_alive, client, res);
+    if (!lease) return;
+    load_ns = lease->load_ns();
+  }
+  j["done_reason"] = "load";
+  j["load_duration"] = load_ns;
+  j["total_duration"] = ns_since(t0);
+  send_json(res, 200, j);
 }
 
 void handle_generation(const httplib::Request& req, httplib::Response& res, ServerContext ctx, bool chat) {
   auto t0 = Clock::now();
   auto body = parse_body(req, res);
   if (!body) return;
-  if (auto err = error_of_request(*body, chat ? "chat" : "generate")) return send_error(res, 400, *err);
-  std::string model = body->at("model").get<std::string>();
-  bool stream = body->value("stream", true);
-
-  ParsedOptions opts;
-  std::optional<KeepAlive> keep_alive;
-  json msg;
+  GenerateRequest r;
   try {
-    opts = parse_options(body->value("options", json()));
-    if (body->contains("keep_alive") && !(*body)["keep_alive"].is_null()) keep_alive = parse_keep_alive((*body)["keep_alive"]);
-    msg = runner_message(*body, chat, opts.sampling);
+    r = parse_generate_request(*body, chat);
   } catch (const std::invalid_argument& e) {
     return send_error(res, 400, e.what());
   }
-  for (const auto& k : opts.unknown) spdlog::warn("ignoring unknown option '{}'", k);
+  for (const auto& k : r.options.unknown) spdlog::warn("ignoring unknown option '{}'", k);
 
-  auto entry = ctx.registry.find(model);
-  if (!entry) return send_error(res, 404, "model '" + model + "' not found");
-
-  // An empty prompt (or no messages) only loads the model; with keep_alive 0 it unloads it.
-  bool empty = chat ? msg["messages"].empty() : msg["prompt"].get<std::string>().empty();
-  if (empty) {
-    Shape shape{chat};
-    if (keep_alive && keep_alive->is_zero()) {
-      try {
-        ctx.manager.unload(*entry, false);
-      } catch (const supervisor::Conflict& e) {
-        return send_error(res, 409, e.what());
-      }
-      json j = shape.chunk(model, "");
-      j["done"] = true;
-      j["done_reason"] = "unload";
-      return send_json(res, 200, j);
-    }
-    try {
-      int64_t load_ns = 0;
-      {
-        auto lease = ctx.manager.acquire(*entry, opts.context, keep_alive);
-        load_ns = lease.load_ns();
-      }
-      json j = shape.chunk(model, "");
-      j["done"] = true;
-      j["done_reason"] = "load";
-      j["load_duration"] = load_ns;
-      j["total_duration"] = ns_since(t0);
-      return send_json(res, 200, j);
-    } catch (const supervisor::Unavailable& e) {
-      return send_error(res, 503, e.what());
-    } catch (const std::exception& e) {
-      return send_error(res, 500, e.what());
-    }
-  }
+  auto entry = ctx.registry.find(r.model);
+  if (!entry) return send_error(res, 404, "model '" + r.model + "' not found");
+  const ClientWatch client(req.remote_addr, req.remote_port);
+  if (r.empty) return load_or_unload(r, *entry, client, res, ctx, chat, t0);
 
   auto gen = std::make_shared<Generation>();
   gen->t0 = t0;
-  gen->model = model;
+  gen->model = r.model;
   gen->shape.chat = chat;
-  try {
-    gen->lease = std::make_unique<supervisor::ModelManager::Lease>(ctx.manager.acquire(*entry, opts.context, keep_alive));
-    if (gen->lease->snapshots()) msg["snapshots"] = true;
-    gen->stream = gen->lease->runner().submit(msg);
-  } catch (const supervisor::Unavailable& e) {
-    return send_error(res, 503, e.what());
-  } catch (const std::exception& e) {
-    return send_error(res, 500, e.what());
-  }
+  auto call = start_call(ctx, *entry, r.options.context, r.keep_alive, r.runner_msg, client, res);
+  if (!call) return;
+  gen->call = std::move(*call);
 
-  if (!stream) {
+  // The runner checks the request on arrival and answers "accepted" (an empty token) or an
+  // error; waiting for that before any header goes out lets a bad request still be a 400.
+  // A client that hangs up meanwhile cancels the request (next_event returns nothing).
+  std::optional<StreamEvent> first = next_event(gen->call, client);
+  if (!first) return;
+  if (first->kind == StreamEvent::Kind::Error) return send_error(res, error_status(*first), first->text);
+
+  if (!r.stream) {
     std::string text;
-    for (;;) {
-      auto ev = gen->stream->pop(kPoll);
-      if (!ev) continue;
-      if (ev->kind == StreamEvent::Kind::Token) {
-        text += ev->text;
-      } else if (ev->kind == StreamEvent::Kind::Error) {
-        return send_error(res, 500, ev->text);
-      } else {
-        return send_json(res, 200, gen->shape.final(model, ev->stats, ns_since(t0), gen->lease->load_ns(), text));
-      }
+    for (std::optional<StreamEvent> ev = std::move(first); ev; ev = next_event(gen->call, client)) {
+      if (ev->kind == StreamEvent::Kind::Error) return send_error(res, error_status(*ev), ev->text);
+      if (ev->kind == StreamEvent::Kind::Done)
+        return send_json(res, 200, gen->shape.final(r.model, ev->stats, ns_since(t0), gen->call.lease->load_ns(), text));
+      text += ev->text;
     }
+    return;
   }
 
+  gen->held = std::move(first);
   res.set_chunked_content_provider(
       "application/x-ndjson",
       [gen](size_t, httplib::DataSink& sink) {
         for (;;) {
-          auto ev = gen->stream->pop(kPoll);
+          std::optional<StreamEvent> ev = std::move(gen->held);
+          gen->held.reset();
+          if (!ev) ev = gen->call.stream->pop(kPoll);
           if (!ev) {
             if (!sink.is_writable()) return false;
             continue;
           }
           json out;
           if (ev->kind == StreamEvent::Kind::Token) {
+            if (ev->text.empty()) continue;  // "accepted"
             out = gen->shape.chunk(gen->model, ev->text);
           } else if (ev->kind == StreamEvent::Kind::Error) {
             out = {{"error", ev->text}};
             gen->finished = true;
           } else {
-            out = gen->shape.final(gen->model, ev->stats, ns_since(gen->t0), gen->lease->load_ns(), "");
+            out = gen->shape.final(gen->model, ev->stats, ns_since(gen->t0), gen->call.lease->load_ns(), "");
             gen->finished = true;
           }
           std::string line = out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
@@ -209,8 +166,8 @@ void handle_generation(const httplib::Request& req, httplib::Response& res, Serv
       },
       [gen](bool) {
         // Client gone before the end: stop the generation so the slot frees at once.
-        if (!gen->finished && gen->lease) gen->lease->runner().cancel(gen->stream->id());
-        gen->lease.reset();
+        if (!gen->finished && gen->call.lease) gen->call.lease->runner().cancel(gen->call.stream->id());
+        gen->call.lease.reset();
       });
 }
 

@@ -27,6 +27,7 @@ HttpServer::HttpServer(ServerContext ctx) : ctx_(ctx), srv_(std::make_unique<htt
   srv_->Get("/api/version", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"version", "0.1.0"}}); });
   add_ollama_routes(*srv_, ctx_);
   add_admin_routes(*srv_, ctx_);
+  add_embed_routes(*srv_, ctx_);
 }
 
 HttpServer::~HttpServer() = default;

@@ -35,5 +35,6 @@ class HttpServer {
 // Route groups (each in its own file).
 void add_ollama_routes(httplib::Server& srv, ServerContext ctx);
 void add_admin_routes(httplib::Server& srv, ServerContext ctx);
+void add_embed_routes(httplib::Server& srv, ServerContext ctx);
 
 }  // namespace ebb::api

@@ -92,10 +92,8 @@ void Engine::create_context() {
                                              : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   cp.kv_unified = false;
   cp.no_perf = true;
-  if (params_.embeddings) {
-    cp.embeddings = true;
-    cp.pooling_type = LLAMA_POOLING_TYPE_MEAN;
-  }
+  cp.embeddings = params_.embeddings;
+  cp.pooling_type = LLAMA_POOLING_TYPE_NONE;  // per-token embeddings; see Engine::pooling()
   ctx_ = llama_init_from_model(model_, cp);
   if (!ctx_) throw std::runtime_error("llama.cpp could not create a context (n_ctx " + std::to_string(cp.n_ctx) + ")");
 }
@@ -204,5 +202,31 @@ bool Engine::is_eog(Token t) const { return llama_vocab_is_eog(vocab_, t); }
 std::string Engine::apply_chat_template(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const {
   return templates_->apply(msgs, add_generation_prompt);
 }
+
+std::string Engine::metadata(const std::string& key) const {
+  char buf[256];
+  int n = llama_model_meta_val_str(model_, key.c_str(), buf, sizeof buf);
+  if (n < 0) return "";
+  if (n < static_cast<int>(sizeof buf)) return std::string(buf, n);
+  std::string big(static_cast<size_t>(n) + 1, '\0');
+  llama_model_meta_val_str(model_, key.c_str(), big.data(), big.size());
+  big.resize(n);
+  return big;
+}
+
+Pooling Engine::pooling() const {
+  std::string v = metadata(metadata("general.architecture") + ".pooling_type");
+  if (v == "1") return Pooling::Mean;
+  if (v == "2") return Pooling::Cls;
+  if (v == "3") return Pooling::Last;
+  if (v == "4") return Pooling::Rank;
+  return Pooling::None;
+}
+
+bool Engine::causal_attention() const {
+  return metadata(metadata("general.architecture") + ".attention.causal") != "false";
+}
+
+int32_t Engine::n_embd_out() const { return llama_model_n_embd_out(model_); }
 
 }  // namespace ebb::engine

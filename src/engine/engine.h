@@ -21,6 +21,9 @@ namespace ebb::engine {
 
 using Token = int32_t;
 
+// How an embedding model turns per-token states into one vector (<arch>.pooling_type).
+enum class Pooling { None, Mean, Cls, Last, Rank };
+
 // Bytes per buffer type, as llama.cpp accounts them.
 struct MemoryBreakdown {
   uint64_t weights = 0, kv = 0, compute = 0;
@@ -67,6 +70,15 @@ class Engine {
   // Renders chat messages with the model's template: Jinja (llama-common), then
   // libllama's built-in matcher, then a plain "role: content" layout.
   std::string apply_chat_template(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const;
+
+  // Embeddings. The context always has pooling NONE: callers switch per-token embedding output
+  // on for a decode (llama_set_embeddings) and pool themselves, so one context serves both
+  // generation and embeddings, and inputs longer than a batch pool correctly.
+  Pooling pooling() const;       // what the GGUF declares; None for generative models
+  bool causal_attention() const;  // <arch>.attention.causal (default true)
+  int32_t n_embd_out() const;     // length of one embedding vector
+  // A GGUF metadata value as text; "" when absent.
+  std::string metadata(const std::string& key) const;
 
   llama_model* model() const { return model_; }
   llama_context* ctx() const { return ctx_; }

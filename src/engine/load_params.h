@@ -17,7 +17,7 @@ struct LoadParams {
   int32_t num_gpu = -1;         // layers to offload; -1: all
   std::string kv_cache_type = "f16";
   std::optional<bool> flash_attn;  // unset: llama.cpp decides (auto; on for CPU)
-  bool embeddings = false;
+  bool embeddings = false;      // output per-token embeddings from the start (the runner toggles it per decode)
   bool dry_run = false;         // no_alloc: measure footprints only
 };
 

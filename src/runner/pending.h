@@ -1,6 +1,7 @@
 #pragma once
-// A generate request that has no slot yet. With "snapshots": true it may be parked while the
-// supervisor looks for a KV snapshot (want_snapshot → restore); other slots keep decoding.
+// A request that has no slot yet, already checked and tokenized when it arrived (see
+// requests.h). A generate with "snapshots": true may be parked while the supervisor looks for a
+// KV snapshot (want_snapshot → restore); other slots keep decoding.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -8,17 +9,28 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/options.h"
+#include "engine/sampler.h"
+
 namespace ebb::runner {
 
 struct PendingRequest {
+  enum class Kind { Generate, Embed };
   enum class Snapshot { NotAsked, Waiting, Answered };
 
+  Kind kind = Kind::Generate;
   nlohmann::json msg;
   uint64_t id = 0;
-  std::optional<std::vector<int32_t>> prompt;  // tokenized once, on first look
+  // Generate.
+  std::optional<std::vector<int32_t>> prompt;
+  SamplingOptions options;
+  engine::SamplerPtr sampler;
+  bool truncate = true;                        // false: never cut the prompt to fit
   Snapshot snapshot = Snapshot::NotAsked;
   std::vector<int32_t> snapshot_tokens;        // the supervisor's answer; state empty: none found
   std::string snapshot_state;
+  // Embed: one token list per input.
+  std::vector<std::vector<int32_t>> inputs;
 
   bool parked() const { return snapshot == Snapshot::Waiting; }
 };

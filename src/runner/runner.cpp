@@ -14,6 +14,8 @@
 #include "engine/engine.h"
 #include "llama.h"
 #include "runner/pending.h"
+#include "runner/request_error.h"
+#include "runner/requests.h"
 #include "runner/slot.h"
 #include "runner/wire.h"
 
@@ -22,6 +24,11 @@ namespace {
 
 using json = nlohmann::json;
 namespace proto = ebb::protocol;
+
+// Tokens of embed inputs per decode. Embedding output makes llama.cpp output every token of the
+// batch (logits included), and its output buffer grows to n_vocab floats per output and stays:
+// a small chunk bounds that (64 x 128k vocab = 32 MiB).
+constexpr size_t kEmbedTokensPerDecode = 64;
 
 int64_t ns_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
@@ -121,11 +128,8 @@ class Runner {
     std::string type = m.value("type", "");
     if (type == "load") {
       load(m);
-    } else if (type == "generate") {
-      PendingRequest r;
-      r.id = m.value("id", uint64_t{0});
-      r.msg = m;
-      pending_.push_back(std::move(r));
+    } else if (type == "generate" || type == "embed") {
+      accept(m, type == "embed");
     } else if (type == "cancel") {
       cancel(m.value("id", uint64_t{0}));
     } else if (type == "restore") {
@@ -262,31 +266,37 @@ class Runner {
       }
     }
     for (auto& s : slots_) {
-      if (s.active && s.request_id == id) {
+      if (!s.active || s.request_id != id) continue;
+      if (s.embed) {
+        send_done_cancelled(id);
+        end_embed(s);
+      } else {
         finish(s, "cancelled");
-        return;
       }
+      return;
     }
   }
 
   void send_done_cancelled(uint64_t id) { send({{"type", "done"}, {"id", id}, {"done_reason", "cancelled"}}); }
 
-  void send_error(uint64_t id, const std::string& msg) { send({{"type", "error"}, {"id", id}, {"message", msg}}); }
+  // status 400: the request itself is at fault (the supervisor answers the client with it).
+  void send_error(uint64_t id, const std::string& msg, int status = 500) {
+    send({{"type", "error"}, {"id", id}, {"message", msg}, {"status", status}});
+  }
 
-  std::string render_prompt(const json& m) {
-    std::string mode = m.value("mode", "generate");
-    std::vector<engine::ChatMessage> msgs;
-    if (mode == "chat") {
-      for (const auto& x : m.value("messages", json::array()))
-        msgs.push_back({x.value("role", "user"), x.value("content", "")});
-      return engine_->apply_chat_template(msgs, true);
+  // Checks and tokenizes a request on arrival; a generate that passes is "accepted" at once, so
+  // the supervisor can start a stream knowing it will not fail for the request's own fields.
+  void accept(const json& m, bool embed) {
+    uint64_t id = m.value("id", uint64_t{0});
+    if (!engine_) return send_error(id, "model is not loaded");
+    try {
+      pending_.push_back(embed ? prepare_embed(*engine_, m) : prepare_generate(*engine_, m));
+    } catch (const RequestError& e) {
+      return send_error(id, e.what(), e.status());
+    } catch (const std::exception& e) {
+      return send_error(id, e.what());
     }
-    std::string prompt = m.value("prompt", "");
-    if (m.value("raw", false)) return prompt;
-    std::string system = m.value("system", "");
-    if (!system.empty()) msgs.push_back({"system", system});
-    msgs.push_back({"user", prompt});
-    return engine_->apply_chat_template(msgs, true);
+    if (!embed) send({{"type", "accepted"}, {"id", id}});
   }
 
   // The free slot with the longest common prefix with `prompt`; nullptr when all are busy.
@@ -348,15 +358,19 @@ class Runner {
         ++it;
         continue;
       }
-      if (!r.prompt) {
-        try {
-          if (!engine_->has_context()) engine_->create_context();
-          r.prompt = engine_->tokenize(render_prompt(r.msg), true);
-        } catch (const std::exception& e) {
-          send_error(r.id, e.what());
-          it = pending_.erase(it);
-          continue;
-        }
+      try {
+        if (!engine_->has_context()) engine_->create_context();
+      } catch (const std::exception& e) {
+        send_error(r.id, e.what());
+        it = pending_.erase(it);
+        continue;
+      }
+      if (r.kind == PendingRequest::Kind::Embed) {
+        Slot* s = restore_target();  // the free slot caching least: embeddings keep no KV
+        if (!s) return;
+        start_embed(*s, r);
+        it = pending_.erase(it);
+        continue;
       }
       size_t best_len = 0;
       Slot* best = best_free_slot(*r.prompt, best_len);
@@ -369,20 +383,10 @@ class Runner {
         ++it;
         continue;
       }
-      SamplingOptions opts;
-      engine::SamplerPtr sampler;
-      try {  // a "format" whose grammar does not build fails here, before any slot is touched
-        opts = sampling_from_json(r.msg.value("options", json::object()));
-        sampler = engine::make_sampler(opts, engine_->vocab());
-      } catch (const std::exception& e) {
-        send_error(r.id, e.what());
-        it = pending_.erase(it);
-        continue;
-      }
       int64_t restore_ns = 0;
       Slot* restored = restore_snapshot(r, best_len, restore_ns);
       Slot& slot = restored ? *restored : *best;
-      start(slot, r.id, std::move(*r.prompt), std::move(opts), std::move(sampler));
+      start(slot, r.id, std::move(*r.prompt), std::move(r.options), std::move(r.sampler), r.truncate);
       if (restored) {
         slot.restored_tokens = static_cast<int32_t>(slot.prefill_pos);
         slot.restore_ns = restore_ns;
@@ -391,13 +395,14 @@ class Runner {
     }
   }
 
-  void start(Slot& s, uint64_t id, std::vector<Token> prompt, SamplingOptions opts, engine::SamplerPtr sampler) {
+  void start(Slot& s, uint64_t id, std::vector<Token> prompt, SamplingOptions opts, engine::SamplerPtr sampler, bool truncate) {
     const size_t n_ctx = engine_->n_ctx_per_slot();
     if (prompt.empty()) prompt.push_back(llama_vocab_bos(engine_->vocab()));
-    // Too long: keep num_keep tokens, drop from the middle, leave room to generate.
+    // Too long: keep num_keep tokens, drop from the middle, leave room to generate. Without
+    // truncation the prompt fits (checked on arrival) and generation ends when the context is full.
     size_t room = opts.num_predict > 0 ? std::min<size_t>(opts.num_predict, n_ctx / 2) : n_ctx / 4;
     size_t limit = n_ctx > room + 1 ? n_ctx - room - 1 : n_ctx / 2;
-    if (prompt.size() > limit) {
+    if (truncate && prompt.size() > limit) {
       size_t keep = std::min<size_t>(std::max(opts.num_keep, 0), limit / 2);
       std::vector<Token> cut(prompt.begin(), prompt.begin() + keep);
       cut.insert(cut.end(), prompt.end() - (limit - keep), prompt.end());
@@ -448,25 +453,104 @@ class Runner {
     s.next.reset();
   }
 
+  void start_embed(Slot& s, PendingRequest& r) {
+    llama_memory_seq_rm(llama_get_memory(engine_->ctx()), s.seq, -1, -1);
+    s.cache.clear();
+    s.active = true;
+    s.request_id = r.id;
+    s.prompt.clear();
+    s.prefill_pos = 0;
+    s.next.reset();
+    s.started = Clock::now();
+    s.embed.emplace(std::move(r.inputs), engine_->pooling(), !engine_->causal_attention(), engine_->n_embd_out());
+  }
+
+  // Frees an embed slot; its sequence keeps nothing.
+  void end_embed(Slot& s) {
+    llama_memory_seq_rm(llama_get_memory(engine_->ctx()), s.seq, -1, -1);
+    s.cache.clear();
+    s.embed.reset();
+    s.active = false;
+  }
+
+  void finish_embed(Slot& s) {
+    send({{"type", "embeddings"},
+          {"id", s.request_id},
+          {"embeddings", s.embed->results()},
+          {"prompt_eval_count", s.embed->tokens()},
+          {"prompt_eval_duration", ns_between(s.started, Clock::now())}});
+    end_embed(s);
+  }
+
+  // Ends every active request of the batch after a failed llama_decode.
+  void fail_decode(int rc, bool embed) {
+    for (auto& s : slots_) {
+      if (!s.active || s.embed.has_value() != embed) continue;
+      send_error(s.request_id, "decode failed (llama_decode returned " + std::to_string(rc) + ")");
+      if (s.embed) {
+        end_embed(s);
+        continue;
+      }
+      s.active = false;
+      s.cache.clear();
+      llama_memory_seq_rm(llama_get_memory(engine_->ctx()), s.seq, -1, -1);
+    }
+  }
+
+  // One llama_decode over the embed slots' next chunks, with embedding output on. Slots work
+  // through their inputs in turn; a new input restarts the slot's sequence at position 0.
+  void step_embeddings() {
+    const auto& p = engine_->params();
+    const size_t cap = engine_->causal_attention() ? std::min<size_t>(p.num_batch, kEmbedTokensPerDecode) : p.num_batch;
+    llama_context* ctx = engine_->ctx();
+    struct Span {
+      Slot* slot;
+      int32_t first;
+      size_t n;
+    };
+    std::vector<Span> spans;
+    batch_.n_tokens = 0;
+    for (auto& s : slots_) {
+      if (!s.active || !s.embed) continue;
+      size_t n = s.embed->next_chunk(cap - static_cast<size_t>(batch_.n_tokens));
+      if (n == 0) continue;
+      if (s.embed->position() == 0) llama_memory_seq_rm(llama_get_memory(ctx), s.seq, -1, -1);
+      spans.push_back({&s, batch_.n_tokens, n});
+      for (size_t k = 0; k < n; ++k) add_to_batch(s.embed->token(k), static_cast<llama_pos>(s.embed->position() + k), s.seq, true);
+    }
+    if (spans.empty()) return;
+    llama_set_embeddings(ctx, true);
+    int rc = llama_decode(ctx, batch_);
+    llama_set_embeddings(ctx, false);
+    if (rc != 0) return fail_decode(rc, true);
+    for (auto& sp : spans) {
+      for (size_t k = 0; k < sp.n; ++k) sp.slot->embed->add_row(llama_get_embeddings_ith(ctx, sp.first + static_cast<int32_t>(k)));
+      if (sp.slot->embed->done()) finish_embed(*sp.slot);
+    }
+  }
+
+  int add_to_batch(Token t, llama_pos pos, int seq, bool logits) {
+    int i = batch_.n_tokens++;
+    batch_.token[i] = t;
+    batch_.pos[i] = pos;
+    batch_.n_seq_id[i] = 1;
+    batch_.seq_id[i][0] = seq;
+    batch_.logits[i] = logits;
+    return i;
+  }
+
   void send_text(Slot& s, const std::string& text) { send({{"type", "token"}, {"id", s.request_id}, {"text", text}}); }
 
   // One llama_decode over every active sequence: decode tokens first, then prefill chunks.
+  // Embed slots get their own decode first (see step_embeddings).
   void step() {
+    step_embeddings();
     const int32_t cap = static_cast<int32_t>(engine_->params().num_batch);
     batch_.n_tokens = 0;
-    auto add = [&](Token t, llama_pos pos, int seq, bool logits) {
-      int i = batch_.n_tokens++;
-      batch_.token[i] = t;
-      batch_.pos[i] = pos;
-      batch_.n_seq_id[i] = 1;
-      batch_.seq_id[i][0] = seq;
-      batch_.logits[i] = logits;
-      return i;
-    };
     for (auto& s : slots_) {
       s.batch_index = -1;
       if (s.active && s.next && batch_.n_tokens < cap) {
-        s.batch_index = add(*s.next, static_cast<llama_pos>(s.cache.size()), s.seq, true);
+        s.batch_index = add_to_batch(*s.next, static_cast<llama_pos>(s.cache.size()), s.seq, true);
         s.cache.push_back(*s.next);
         s.next.reset();
       }
@@ -474,25 +558,16 @@ class Runner {
     for (auto& s : slots_) {
       while (s.prefilling() && batch_.n_tokens < cap) {
         bool last = s.prefill_pos + 1 == s.prompt.size();
-        int i = add(s.prompt[s.prefill_pos], static_cast<llama_pos>(s.cache.size()), s.seq, last);
+        int i = add_to_batch(s.prompt[s.prefill_pos], static_cast<llama_pos>(s.cache.size()), s.seq, last);
         s.cache.push_back(s.prompt[s.prefill_pos++]);
         if (last) s.batch_index = i;
       }
     }
     if (batch_.n_tokens == 0) return;
     int rc = llama_decode(engine_->ctx(), batch_);
-    if (rc != 0) {
-      for (auto& s : slots_) {
-        if (!s.active) continue;
-        send_error(s.request_id, "decode failed (llama_decode returned " + std::to_string(rc) + ")");
-        s.active = false;
-        s.cache.clear();
-        llama_memory_seq_rm(llama_get_memory(engine_->ctx()), s.seq, -1, -1);
-      }
-      return;
-    }
+    if (rc != 0) return fail_decode(rc, false);
     for (auto& s : slots_) {
-      if (s.active && s.batch_index >= 0) sample(s);
+      if (s.active && !s.embed && s.batch_index >= 0) sample(s);
     }
   }
 

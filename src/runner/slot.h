@@ -1,5 +1,6 @@
 #pragma once
-// One parallel sequence of the runner's context: a request being prefilled or decoded.
+// One parallel sequence of the runner's context: a request being prefilled or decoded, or an
+// embed request (then `embed` is set and the generation fields are unused).
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -9,6 +10,7 @@
 #include "common/options.h"
 #include "common/text_stream.h"
 #include "engine/sampler.h"
+#include "runner/embed_job.h"
 
 namespace ebb::runner {
 
@@ -32,6 +34,7 @@ struct Slot {
   int64_t restore_ns = 0;       // time spent restoring that snapshot
   Clock::time_point started, prefill_done;
   int batch_index = -1;         // logits row in the current batch, -1 if none
+  std::optional<EmbedJob> embed;
 
   bool prefilling() const { return active && prefill_pos < prompt.size(); }
 };

@@ -100,7 +100,7 @@ void RunnerProcess::reader_loop() {
 
 void RunnerProcess::on_message(const json& m) {
   std::string type = m.value("type", "");
-  if (type == "token" || type == "done" || type == "error") {
+  if (type == "token" || type == "accepted" || type == "done" || type == "embeddings" || type == "error") {
     uint64_t id = m.value("id", uint64_t{0});
     std::shared_ptr<RequestStream> s;
     {
@@ -108,14 +108,14 @@ void RunnerProcess::on_message(const json& m) {
       auto it = streams_.find(id);
       if (it == streams_.end()) return;
       s = it->second;
-      if (type != "token") streams_.erase(it);
+      if (type != "token" && type != "accepted") streams_.erase(it);
     }
-    if (type == "token")
+    if (type == "token" || type == "accepted")  // accepted: a token with no text
       s->push({StreamEvent::Kind::Token, m.value("text", ""), {}});
-    else if (type == "done")
+    else if (type == "done" || type == "embeddings")
       s->push({StreamEvent::Kind::Done, "", m});
-    else
-      s->push({StreamEvent::Kind::Error, m.value("message", "runner error"), {}});
+    else  // the whole message: it may carry "status"
+      s->push({StreamEvent::Kind::Error, m.value("message", "runner error"), m});
     return;
   }
   if (type == "snapshot") {
@@ -194,7 +194,7 @@ std::shared_ptr<RequestStream> RunnerProcess::submit(json msg) {
     s = std::make_shared<RequestStream>(next_id_++);
     streams_[s->id()] = s;
   }
-  msg["type"] = "generate";
+  if (!msg.contains("type")) msg["type"] = "generate";
   msg["id"] = s->id();
   if (!send(msg)) {
     std::lock_guard lk(mu_);

@@ -46,7 +46,7 @@ class RunnerProcess : public std::enable_shared_from_this<RunnerProcess> {
   // Sends the load request and waits for "ready" (returned) or throws RunnerError with the reason.
   nlohmann::json load(const nlohmann::json& params, std::chrono::milliseconds timeout);
 
-  // Starts a generation; `msg` is a generate message without "id".
+  // Starts a request; `msg` is a "generate" (the default type) or "embed" message without "id".
   std::shared_ptr<RequestStream> submit(nlohmann::json msg);
   void cancel(uint64_t id);
   // Frees the runner's context (KV + compute) and waits for the new memory report.

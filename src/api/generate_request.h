@@ -1,0 +1,29 @@
+#pragma once
+// Reads an /api/generate or /api/chat body into what the supervisor needs and the runner's
+// "generate" message. Every wrong type is a std::invalid_argument (400) with a message that
+// names the field.
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/options.h"
+#include "common/units.h"
+
+namespace ebb::api {
+
+struct GenerateRequest {
+  std::string model;
+  bool stream = true;
+  ParsedOptions options;  // options.sampling.format holds the top-level "format"
+  std::optional<KeepAlive> keep_alive;
+  nlohmann::json runner_msg;  // mode, prompt/system/raw or messages, template, truncate, options
+  bool empty = false;         // no prompt (or no messages): only load or unload the model
+};
+
+// Fields: model, stream, options, keep_alive, format ("json" or a schema object), template
+// (Go-template subset, checked here), truncate (default true); generate: prompt, system, raw;
+// chat: messages [{role, content}]. Other fields (think, images, tools, suffix, …) are ignored.
+GenerateRequest parse_generate_request(const nlohmann::json& body, bool chat);
+
+}  // namespace ebb::api

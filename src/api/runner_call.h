@@ -1,0 +1,43 @@
+#pragma once
+// One request on a model's runner, shared by the generate/chat and embed routes: the lease that
+// keeps the model ready, and the stream of the runner's answers.
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "api/client_watch.h"
+#include "api/server.h"
+#include "supervisor/request_stream.h"
+
+namespace ebb::api {
+
+struct RunnerCall {
+  std::unique_ptr<supervisor::ModelManager::Lease> lease;
+  std::shared_ptr<supervisor::RequestStream> stream;
+  std::chrono::steady_clock::time_point next_client_check{};  // see next_event
+};
+
+// The model's lease alone (an empty prompt only loads). On failure answers `res` (503 no room,
+// 500 load failed) and returns nullptr; also nullptr when the client hangs up while it waits.
+std::unique_ptr<supervisor::ModelManager::Lease> acquire_lease(ServerContext ctx, const supervisor::ModelEntry& entry,
+                                                               const ContextOptions& options, std::optional<KeepAlive> keep_alive,
+                                                               const ClientWatch& client, httplib::Response& res);
+
+// Acquires the model and submits `msg` (a runner "generate" or "embed" message without id).
+// generate messages ask for KV snapshots when the supervisor holds some. On failure answers
+// `res` and returns nullopt.
+std::optional<RunnerCall> start_call(ServerContext ctx, const supervisor::ModelEntry& entry, const ContextOptions& options,
+                                     std::optional<KeepAlive> keep_alive, nlohmann::json msg, const ClientWatch& client,
+                                     httplib::Response& res);
+
+// Blocks for the call's next event (a runner that dies ends the stream with an error). When the
+// client hangs up first, cancels the request in the runner and returns nullopt.
+std::optional<supervisor::StreamEvent> next_event(RunnerCall& call, const ClientWatch& client);
+
+// The HTTP status of a runner error: its "status" (400 when the request was at fault), else 500.
+int error_status(const supervisor::StreamEvent& ev);
+
+}  // namespace ebb::api

@@ -1,0 +1,83 @@
+#include "runner/requests.h"
+
+#include "common/go_template.h"
+#include "engine/engine.h"
+#include "llama.h"
+#include "runner/prompt.h"
+#include "runner/request_error.h"
+
+namespace ebb::runner {
+
+using json = nlohmann::json;
+
+namespace {
+
+// Runs `f`, turning the errors a request can cause into RequestError.
+template <class F>
+auto as_request_error(F&& f) {
+  try {
+    return f();
+  } catch (const RequestError&) {
+    throw;
+  } catch (const json::exception& e) {
+    throw RequestError(std::string("invalid request: ") + e.what());
+  } catch (const std::invalid_argument& e) {  // OptionsError, TemplateError
+    throw RequestError(e.what());
+  }
+}
+
+std::string too_long(const char* what, size_t n, size_t n_ctx) {
+  return std::string(what) + " is too long: " + std::to_string(n) + " tokens, context is " + std::to_string(n_ctx);
+}
+
+}  // namespace
+
+PendingRequest prepare_generate(const engine::Engine& engine, const json& msg) {
+  PendingRequest r;
+  r.kind = PendingRequest::Kind::Generate;
+  r.id = msg.value("id", uint64_t{0});
+  r.msg = msg;
+  as_request_error([&] {
+    r.options = sampling_from_json(msg.value("options", json::object()));
+    r.truncate = msg.value("truncate", true);
+    r.prompt = engine.tokenize(render_prompt(engine, msg), true);
+    return 0;
+  });
+  if (!r.truncate && r.prompt->size() >= engine.n_ctx_per_slot()) throw RequestError(too_long("prompt", r.prompt->size(), engine.n_ctx_per_slot()));
+  try {  // a "format" schema that does not convert, or a grammar llama.cpp rejects
+    r.sampler = engine::make_sampler(r.options, engine.vocab());
+  } catch (const std::exception& e) {
+    throw RequestError(e.what());
+  }
+  return r;
+}
+
+PendingRequest prepare_embed(const engine::Engine& engine, const json& msg) {
+  if (engine.pooling() == engine::Pooling::Rank) throw RequestError("this model ranks documents; it does not produce embeddings");
+  PendingRequest r;
+  r.kind = PendingRequest::Kind::Embed;
+  r.id = msg.value("id", uint64_t{0});
+  const bool truncate = as_request_error([&] { return msg.value("truncate", true); });
+  const json inputs = msg.value("inputs", json::array());
+  if (!inputs.is_array()) throw RequestError("'inputs' must be an array of strings");
+  // A non-causal model sees a whole input at once: it must fit in one batch.
+  const size_t limit = engine.causal_attention() ? engine.n_ctx_per_slot()
+                                                 : std::min<size_t>(engine.n_ctx_per_slot(), engine.params().num_batch);
+  for (const auto& in : inputs) {
+    if (!in.is_string()) throw RequestError("'inputs' must be an array of strings");
+    std::vector<int32_t> tokens = engine.tokenize(in.get<std::string>(), true);
+    if (tokens.empty()) {
+      llama_token bos = llama_vocab_bos(engine.vocab());
+      if (bos == LLAMA_TOKEN_NULL) throw RequestError("an input is empty");
+      tokens.push_back(bos);
+    }
+    if (tokens.size() > limit) {
+      if (!truncate) throw RequestError(too_long("input", tokens.size(), limit));
+      tokens.resize(limit);
+    }
+    r.inputs.push_back(std::move(tokens));
+  }
+  return r;
+}
+
+}  // namespace ebb::runner
