@@ -246,19 +246,28 @@ ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const Context
     if (queued) --waiting_;
     if (!handed_out) feed(mem::RequestEnded{name});
   }};
-  const uint64_t seen_errors = inst.error_seq;
+  uint64_t seen_errors = inst.error_seq;
+  bool joined = false;  // waiting on a load someone else started: its failure is ours too
   const auto deadline = Clock::now() + cfg_.queue_timeout;
 
   for (;;) {
     if (stopping_) throw Unavailable("server is shutting down");
-    if (inst.error_seq != seen_errors) throw LoadError("model '" + name + "' could not be loaded: " + inst.error);
+    if (joined && inst.error_seq != seen_errors) throw LoadError("model '" + name + "' could not be loaded: " + inst.error);
+    joined = false;
+    seen_errors = inst.error_seq;
     const mem::ModelState& st = *machine_.find(name);
     switch (mem::plan_reuse(st, want_ctx)) {
       case mem::Reuse::Serve:
+        if (!inst.runner || !inst.runner->alive()) {
+          // Its runner just died; the exit is being settled (bytes freed, tier cold): decide after.
+          if (!wait_for_change(lk, deadline, client_gone)) throw Unavailable("timed out waiting for '" + name + "' to recover");
+          break;
+        }
         handed_out = true;
         // A request's keep_alive wins; else the model's configured one; else the policy's.
         return Lease(this, name, inst.runner, load_ns, ka ? ka : entry.settings.keep_alive, snapshots_.has_any(snapshot_key(inst)));
       case mem::Reuse::Join:
+        joined = true;
         if (!wait_for_change(lk, deadline, client_gone)) throw Unavailable("timed out waiting for '" + name + "' to load");
         break;
       case mem::Reuse::Reload:
