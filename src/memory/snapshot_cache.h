@@ -4,6 +4,7 @@
 // to a new prompt by the longest common token prefix. Budgeted, least recently used out first.
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -23,8 +24,8 @@ struct Snapshot {
   SnapshotKey key;
   uint32_t n_ctx = 0;    // per-sequence context it was saved from
   std::vector<int32_t> tokens;
-  std::string state;     // llama_state_seq_get_data bytes
-  uint64_t bytes() const { return state.size() + tokens.size() * sizeof(int32_t); }
+  std::shared_ptr<const std::string> state;  // llama_state_seq_get_data bytes, shared, never copied
+  uint64_t bytes() const { return (state ? state->size() : 0) + tokens.size() * sizeof(int32_t); }
 };
 
 class SnapshotCache {

@@ -378,7 +378,7 @@ class Runner {
       if (r.msg.value("snapshots", false) && r.snapshot == PendingRequest::Snapshot::NotAsked &&
           best_len + 1 < r.prompt->size()) {
         spdlog::debug("runner: request {} asks for a snapshot ({} prompt tokens)", r.id, r.prompt->size());
-        send({{"type", "want_snapshot"}, {"id", r.id}, {"tokens", *r.prompt}});
+        send({{"type", "want_snapshot"}, {"id", r.id}, {"tokens", *r.prompt}, {"have", best_len}});
         r.snapshot = PendingRequest::Snapshot::Waiting;
         ++it;
         continue;

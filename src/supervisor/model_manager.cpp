@@ -16,6 +16,9 @@ namespace mem = ebb::memory;
 
 namespace {
 
+// A snapshot must cover this many more prompt tokens than the runner's own slots to be sent.
+constexpr size_t kSnapshotMinGain = 32;
+
 mem::KeepAlive to_memory(const KeepAlive& k) {
   return k.is_forever() ? mem::KeepAlive::forever() : mem::KeepAlive::after(k.duration);
 }
@@ -170,16 +173,27 @@ std::shared_ptr<RunnerProcess> ModelManager::spawn_runner(Instance& inst) {
     s.key = key;
     s.n_ctx = h.value("n_ctx", 0u);
     s.tokens = h.value("tokens", std::vector<int32_t>{});
-    s.state = std::move(state);
+    s.state = std::make_shared<const std::string>(std::move(state));
     snapshots_.put(std::move(s));
   };
-  hooks.find = [this, key, n_ctx](const std::vector<int32_t>& prompt) -> std::optional<std::pair<std::vector<int32_t>, std::string>> {
-    auto s = snapshots_.best_match(key, n_ctx, prompt);
+  hooks.find = [this, key, n_ctx](const std::vector<int32_t>& prompt, size_t have)
+      -> std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const std::string>>> {
+    // Worth a transfer only when it covers clearly more than the runner's slots already do.
+    auto s = snapshots_.best_match(key, n_ctx, prompt, have + kSnapshotMinGain);
     if (!s) return std::nullopt;
     return std::make_pair(std::move(s->tokens), std::move(s->state));
   };
-  return RunnerProcess::spawn(
-      cfg_.exe, [this, name](RunnerProcess& r) { on_runner_exit(name, r); }, std::move(hooks));
+  RunnerProcess::ExitCallback on_exit = [this, name](RunnerProcess& r) { on_runner_exit(name, r); };
+  if (spare_ && spare_->alive()) {
+    auto r = std::move(spare_);
+    spare_.reset();
+    r->attach(std::move(on_exit), std::move(hooks));
+    if (r->alive()) {
+      cv_.notify_all();  // the timer thread spawns the next spare
+      return r;
+    }
+  }
+  return RunnerProcess::spawn(cfg_.exe, std::move(on_exit), std::move(hooks));
 }
 
 // Carries out SpawnRunner/CreateContext for a LoadStarted that this thread fed.
@@ -398,6 +412,22 @@ void ModelManager::start_residents(const std::vector<ModelEntry>& residents) {
 void ModelManager::timer_loop() {
   Lock lk(mu_);
   while (!stopping_) {
+    if (!spare_ || !spare_->alive()) {
+      lk.unlock();
+      std::shared_ptr<RunnerProcess> fresh;
+      try {
+        fresh = RunnerProcess::spawn(cfg_.exe);
+      } catch (const std::exception& e) {
+        spdlog::warn("could not pre-spawn a runner: {}", e.what());
+      }
+      lk.lock();
+      if (fresh && stopping_) {
+        lk.unlock();
+        fresh->stop(std::chrono::milliseconds(500));
+        return;
+      }
+      spare_ = fresh;
+    }
     auto next = machine_.next_deadline();
     auto until = Clock::now() + std::chrono::seconds(1);
     if (next && *next < until) until = *next;
@@ -426,6 +456,7 @@ void ModelManager::stop_all() {
   }
   cv_.notify_all();
   if (timer_.joinable()) timer_.join();
+  if (spare_) runners.push_back(std::move(spare_));
   for (auto& r : runners) r->stop(std::chrono::milliseconds(1000));
 }
 

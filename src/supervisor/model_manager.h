@@ -155,6 +155,10 @@ class ModelManager {
   memory::TierMachine machine_;
   std::map<std::string, std::unique_ptr<Instance>> instances_;
   uint64_t baseline_ = 0;  // per-runner bytes before any model is loaded (measured)
+  // A pre-spawned idle runner (said hello, loads nothing): a load skips process start-up.
+  // Spawned by the timer thread, which lives as long as the server (PR_SET_PDEATHSIG follows
+  // the spawning thread).
+  std::shared_ptr<RunnerProcess> spare_;
   size_t waiting_ = 0;
   bool stopping_ = false;
   std::thread timer_;

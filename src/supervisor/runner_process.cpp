@@ -89,7 +89,12 @@ void RunnerProcess::reader_loop() {
   }
   control_cv_.notify_all();
   fail_all(why);
-  if (on_exit_) on_exit_(*this);
+  ExitCallback on_exit;
+  {
+    std::lock_guard lk(mu_);
+    on_exit = on_exit_;
+  }
+  if (on_exit) on_exit(*this);
   // Last: stop() returns only after the owner's exit callback has run.
   {
     std::lock_guard lk(mu_);
@@ -136,8 +141,9 @@ void RunnerProcess::on_message(const json& m) {
 
 void RunnerProcess::answer_snapshot_request(const json& m) {
   json reply = {{"type", "restore"}, {"id", m.value("id", uint64_t{0})}, {"found", false}};
-  std::optional<std::pair<std::vector<int32_t>, std::string>> found;
-  if (hooks_.find && m.contains("tokens") && m["tokens"].is_array()) found = hooks_.find(m["tokens"].get<std::vector<int32_t>>());
+  std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const std::string>>> found;
+  if (hooks_.find && m.contains("tokens") && m["tokens"].is_array())
+    found = hooks_.find(m["tokens"].get<std::vector<int32_t>>(), m.value("have", size_t{0}));
   std::lock_guard lk(send_mu_);
   if (!found) {
     proto::send_json(fd_, reply);
@@ -145,7 +151,7 @@ void RunnerProcess::answer_snapshot_request(const json& m) {
   }
   reply["found"] = true;
   reply["tokens"] = found->first;
-  if (proto::send_json(fd_, reply)) proto::send_binary(fd_, found->second);
+  if (proto::send_json(fd_, reply)) proto::send_binary(fd_, *found->second);
 }
 
 void RunnerProcess::fail_all(const std::string& why) {
@@ -234,6 +240,12 @@ json RunnerProcess::hello() const {
 }
 
 void RunnerProcess::kill() { ::kill(pid_, SIGKILL); }
+
+void RunnerProcess::attach(ExitCallback on_exit, SnapshotHooks hooks) {
+  std::lock_guard lk(mu_);
+  on_exit_ = std::move(on_exit);
+  hooks_ = std::move(hooks);
+}
 
 void RunnerProcess::stop(std::chrono::milliseconds grace, bool save) {
   send({{"type", "shutdown"}, {"save", save}});

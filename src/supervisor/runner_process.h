@@ -35,7 +35,10 @@ class RunnerProcess : public std::enable_shared_from_this<RunnerProcess> {
   struct SnapshotHooks {
     std::function<void(const nlohmann::json& header, std::string state)> on_snapshot;
     // Returns {tokens, state} of the best snapshot for these prompt tokens, or nothing.
-    std::function<std::optional<std::pair<std::vector<int32_t>, std::string>>(const std::vector<int32_t>& prompt)> find;
+    // `have`: how many prompt tokens the runner's own slots already hold.
+    std::function<std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const std::string>>>(
+        const std::vector<int32_t>& prompt, size_t have)>
+        find;
   };
 
   // Forks `exe runner --fd 3`. The child dies with us (PR_SET_PDEATHSIG).
@@ -51,6 +54,9 @@ class RunnerProcess : public std::enable_shared_from_this<RunnerProcess> {
   void cancel(uint64_t id);
   // Frees the runner's context (KV + compute) and waits for the new memory report.
   nlohmann::json release_kv(std::chrono::milliseconds timeout);
+
+  // Gives a pre-spawned runner its owner's callbacks (before it is loaded).
+  void attach(ExitCallback on_exit, SnapshotHooks hooks);
 
   // Waits for the runner's hello (it carries the idle process's memory: the baseline).
   nlohmann::json wait_hello(std::chrono::milliseconds timeout);
