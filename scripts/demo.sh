@@ -13,13 +13,13 @@ mkdir -p "$MODELS"
 
 if curl -fsS "http://$HOST/" >/dev/null 2>&1; then
   echo "demo: a server already answers on $HOST; using it"
-  build/ebb run demo "Write a haiku about memory." --verbose
+  build/ebb run demo "Write a haiku about memory." --num-predict 64 --verbose
   exit 0
 fi
 build/ebb serve &
 SERVE=$!
 trap 'kill $SERVE 2>/dev/null || true' INT TERM EXIT
 for _ in $(seq 100); do curl -fsS "http://$HOST/" >/dev/null 2>&1 && break; sleep 0.1; done
-build/ebb run demo "Write a haiku about memory." --verbose
+build/ebb run demo "Write a haiku about memory." --num-predict 64 --verbose
 echo "demo: ebb serve is running on $HOST (models in $MODELS); Ctrl-C to stop"
 wait $SERVE

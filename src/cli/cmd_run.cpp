@@ -13,6 +13,7 @@ using json = nlohmann::json;
 
 struct RunArgs {
   std::string host, model, prompt, keep_alive;
+  int num_predict = 0;  // 0: the server's default
   bool verbose = false;
 };
 
@@ -31,6 +32,7 @@ int run(const RunArgs& a) {
   std::string addr = server_address(a.host);
   json base = {{"model", a.model}};
   if (!a.keep_alive.empty()) base["keep_alive"] = a.keep_alive;
+  if (a.num_predict != 0) base["options"] = {{"num_predict", a.num_predict}};
   std::string prompt = a.prompt;
   if (prompt.empty() && !isatty(STDIN_FILENO)) {
     prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
@@ -82,6 +84,7 @@ void add_run_command(CLI::App& root) {
   cmd->add_option("prompt", a->prompt, "prompt; omitted: read stdin, or chat interactively on a terminal");
   cmd->add_option("--host", a->host, "server address (env EBB_HOST)");
   cmd->add_option("--keep-alive", a->keep_alive, "how long the model stays loaded after this request (e.g. 5m, 0, -1)");
+  cmd->add_option("--num-predict", a->num_predict, "most tokens to generate per answer");
   cmd->add_flag("--verbose", a->verbose, "print timings");
   cmd->callback([a] {
     try {

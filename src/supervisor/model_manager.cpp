@@ -352,7 +352,7 @@ void ModelManager::on_runner_exit(const std::string& name, RunnerProcess& r) {
   inst.runner.reset();
   inst.ready = json();
   const auto* st = machine_.find(name);
-  if (st && mem::on_device(st->tier)) spdlog::warn("runner for '{}' (pid {}) is gone: {}", name, r.pid(), reason);
+  if (st && mem::on_device(st->tier) && !stopping_) spdlog::warn("runner for '{}' (pid {}) is gone: {}", name, r.pid(), reason);
   feed(mem::RunnerExited{name});
 }
 
