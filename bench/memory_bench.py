@@ -1,0 +1,595 @@
+#!/usr/bin/env python3
+"""Memory-manager benchmarks: ebb against llama-server built from the same pinned llama.cpp.
+
+  (a) follow-up turn of a long chat after the KV was released / the runner exited, vs
+      llama-server --sleep-idle-seconds (which re-prefills)
+  (b) wake overhead from the host tier and from a cold file, vs llama-server's sleep/wake
+  (c) swap overhead alternating two models under a budget that fits one, vs llama-server router
+      mode --models-max 1
+  (r) KV-release reclaim fraction: dry run of a 7B-shaped MHA model, and measured RSS on real runs
+  (f) footprint accuracy: /api/ps estimated_bytes against the runner's RSS over a matrix
+
+Usage: bench/memory_bench.py [--parts a,b,c,r,f] [--runs 5] [--followup-tokens 1500]
+Writes bench/results/<date>-memory.{md,json}. Speed/memory targets live here, never in tests.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
+import common  # noqa: E402
+import loadgen  # noqa: E402
+import servers  # noqa: E402
+from common import fmt, log, med, ratio  # noqa: E402
+
+EBB_PORT, PEER_PORT = 19310, 19320
+EBB_SWAP_PORT, ROUTER_PORT = 19311, 19330
+EBB_FP_PORT, EBB_7B_PORT = 19312, 19313
+THREADS = 2
+LONG = {"kv_idle": "1h", "keep_alive": "1h", "host_keep": "1h"}  # no timer fires during a run
+
+
+def ebb_model(name, path, ctx=4096, np_=1, **kw):
+    d = {"name": name, "path": str(path), "num_ctx": ctx, "num_parallel": np_, "num_batch": 512, "num_thread": THREADS}
+    d.update(kw)
+    return d
+
+
+def peer_args(model_path, ctx=4096, np_=1, extra=()):
+    return ["-m", str(model_path), "-t", THREADS, "-tb", THREADS, "-c", ctx, "-np", np_, "-b", 512, "-ub", 512, *extra]
+
+
+def ps_entry(port, name):
+    s, b = servers.http_json(port, "GET", "/api/ps")
+    for m in (b or {}).get("models", []):
+        if m.get("name") == name:
+            return m
+    return None
+
+
+def host_models(port):
+    s, b = servers.http_json(port, "GET", "/api/memory")
+    return {m["name"]: m for m in b["host"]["models"]}
+
+
+def wait_until(pred, timeout=30.0, what=""):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if pred():
+            return time.time() - t0
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def admin(port, op, body):
+    s, b = servers.http_json(port, "POST", f"/api/models/{op}", body)
+    if s != 200:
+        raise RuntimeError(f"POST /api/models/{op} {body} -> {s} {b}")
+    return b
+
+
+def peer_sleeping(port):
+    s, b = servers.http_json(port, "GET", "/props", timeout=5)
+    return s == 200 and bool(b.get("is_sleeping"))
+
+
+def req(target, prompt, n, stream):
+    """One request on a fresh connection (a client coming back after idle time)."""
+    r = loadgen.one(target, prompt, n, stream=stream)
+    if not r.ok:
+        raise RuntimeError(f"{target.label()} request failed: {r.status} {r.error}")
+    return r
+
+
+# ---------------------------------------------------------------------------------------------
+def part_a_b(work, runs, n_follow, sleep_s, res):
+    m430 = common.model("m430")
+    # The peer gets its own copy (its own inode, so its own page-cache pages): evicting one side's
+    # file for the cold measurement must not be undone by the other side mapping/locking the same pages.
+    peer_m430 = work / "peer-m430.gguf"
+    shutil.copyfile(m430, peer_m430)
+    cfg = servers.toml_config(work / "ebb-a.toml", [ebb_model("m430", m430)], LONG)
+    mdir = work / "empty"
+    mdir.mkdir(exist_ok=True)
+    # debug log: the runner logs when it asks the supervisor for a KV snapshot and when the state
+    # arrives (two lines per request), which times the snapshot transfer
+    servers.start_ebb(mdir, EBB_PORT, work / "ebb-a.log", config=cfg, env={"EBB_LOG": "debug"})
+    peer = servers.start_peer(peer_args(peer_m430, extra=["--sleep-idle-seconds", sleep_s]), PEER_PORT, work / "peer-a.log")
+    E = loadgen.Target("ebb", EBB_PORT, "m430")
+    P = loadgen.Target("peer", PEER_PORT)
+    count = common.peer_tokenizer(PEER_PORT)
+
+    # ---- (a) follow-up turn ----
+    body, ntok = common.prompt_of_tokens(n_follow, count)
+    conv = "User: " + body + "\nAssistant:"
+    log(f"(a) conversation prompt: {count(conv)} tokens")
+    first = {}
+    for t in (E, P):
+        t0 = time.time()
+        r = req(t, conv, 16, stream=False)
+        first[t.kind] = {"prompt_tokens": r.prompt_tokens, "prefill_s": r.prompt_s, "total_s": r.total, "text": r.text}
+        log(f"(a) turn 1 on {t.kind}: {r.prompt_tokens} prompt tokens, prefill {r.prompt_s:.2f} s, total {time.time() - t0:.2f} s")
+    hist = {k: conv + v["text"] for k, v in first.items()}
+    qn = [0]
+
+    def follow(t):
+        qn[0] += 1
+        p = hist[t.kind] + "\nUser: " + common.words(8, 1000 + qn[0]) + "\nAssistant:"
+        r = req(t, p, 4, stream=True)
+        return {"ttft": r.ttft, "total": r.total, "prompt_tokens": r.prompt_tokens, "prefill_s": r.prompt_s,
+                "load_s": r.raw_final.get("load_duration", 0) / 1e9 if t.kind == "ebb" else None}
+
+    def ebb_round():
+        out = {"ready": follow(E)}
+        admin(EBB_PORT, "release-kv", {"model": "m430"})
+        assert ps_entry(EBB_PORT, "m430")["tier"] == "warm"
+        out["warm"] = follow(E)
+        admin(EBB_PORT, "unload", {"model": "m430"})
+        wait_until(lambda: ps_entry(EBB_PORT, "m430") is None and "m430" in host_models(EBB_PORT), 30, "ebb host tier")
+        out["host"] = follow(E)
+        return out
+
+    def peer_round():
+        slept = wait_until(lambda: peer_sleeping(PEER_PORT), 120, "llama-server sleep")
+        out = {"sleep": follow(P), "waited_for_sleep_s": slept}
+        out["ready"] = follow(P)  # right after: still awake, prompt cache in the slot
+        return out
+
+    # Diagnostic: ebb's ready follow-up before any snapshot exists (nothing to fetch)
+    nosnap = [common.guarded(lambda: follow(E), "ebb-nosnap") for _ in range(3)]
+
+    a = loadgen.interleave(runs, {"ebb": ebb_round, "peer": peer_round}, wrap=common.guarded)
+    A = {
+        "conversation_tokens": first["peer"]["prompt_tokens"], "turn1": first, "runs": a,
+        "ebb_ready_ttft": med([x["ready"]["ttft"] for x in a["ebb"]]),
+        "ebb_warm_ttft": med([x["warm"]["ttft"] for x in a["ebb"]]),
+        "ebb_host_ttft": med([x["host"]["ttft"] for x in a["ebb"]]),
+        "ebb_warm_prefilled_tokens": med([x["warm"]["prompt_tokens"] for x in a["ebb"]]),
+        "ebb_host_prefilled_tokens": med([x["host"]["prompt_tokens"] for x in a["ebb"]]),
+        "peer_sleep_ttft": med([x["sleep"]["ttft"] for x in a["peer"]]),
+        "peer_ready_ttft": med([x["ready"]["ttft"] for x in a["peer"]]),
+        "peer_sleep_prefilled_tokens": med([x["sleep"]["prompt_tokens"] for x in a["peer"]]),
+        "ebb_ready_nosnap_runs": nosnap,
+        "ebb_ready_nosnap_ttft": med([x["ttft"] for x in nosnap]),
+        "snapshot_fetches": snapshot_fetches(work / "ebb-a.log"),
+    }
+    f = A["snapshot_fetches"]
+    A["snapshot_fetch_s"] = med([x["seconds"] for x in f])
+    A["snapshot_fetch_bytes"] = med([x["bytes"] for x in f])
+    res["a"] = A
+    log(f"(a) {A['ebb_warm_ttft']=} {A['ebb_host_ttft']=} {A['peer_sleep_ttft']=}")
+
+    # ---- (b) wake overhead, 8-token request ----
+    q = "User: " + common.words(12, 5) + "\nAssistant:"
+
+    def lat(t, n=1):
+        return [req(t, q, 8, stream=False).total for _ in range(n)]
+
+    def ebb_round_b():
+        lat(E)  # the slot now holds q
+        ready = med(lat(E, 3))
+        admin(EBB_PORT, "unload", {"model": "m430"})
+        wait_until(lambda: ps_entry(EBB_PORT, "m430") is None and "m430" in host_models(EBB_PORT), 30, "ebb host tier")
+        host = lat(E)[0]
+        admin(EBB_PORT, "unload", {"model": "m430", "tier": "cold"})
+        wait_until(lambda: ps_entry(EBB_PORT, "m430") is None and "m430" not in host_models(EBB_PORT), 30, "ebb cold tier")
+        servers.evict_file(str(m430))
+        cached = servers.cached_bytes(str(m430))
+        cold = lat(E)[0]
+        return {"ready": ready, "host": host, "cold": cold, "cold_cached_bytes_before": cached,
+                "host_overhead": host - ready, "cold_overhead": cold - ready}
+
+    def peer_round_b():
+        wait_until(lambda: peer_sleeping(PEER_PORT), 120, "llama-server sleep")
+        wake = lat(P)[0]
+        ready = med(lat(P, 3))
+        wait_until(lambda: peer_sleeping(PEER_PORT), 120, "llama-server sleep")
+        servers.evict_file(str(peer_m430))
+        cached = servers.cached_bytes(str(peer_m430))
+        cold = lat(P)[0]
+        return {"ready": ready, "wake": wake, "cold": cold, "cold_cached_bytes_before": cached,
+                "wake_overhead": wake - ready, "cold_overhead": cold - ready}
+
+    lat(P)
+    b = loadgen.interleave(runs, {"ebb": ebb_round_b, "peer": peer_round_b}, wrap=common.guarded)
+    B = {"runs": b, "model_file_bytes": m430.stat().st_size}
+    for k in ("ready", "host", "cold", "host_overhead", "cold_overhead"):
+        B["ebb_" + k] = med([x[k] for x in b["ebb"]])
+    for k in ("ready", "wake", "cold", "wake_overhead", "cold_overhead"):
+        B["peer_" + k] = med([x[k] for x in b["peer"]])
+    res["b"] = B
+    log(f"(b) ebb host overhead {B['ebb_host_overhead']:.3f}, cold {B['ebb_cold_overhead']:.3f}; "
+        f"peer wake {B['peer_wake_overhead']:.3f}, cold {B['peer_cold_overhead']:.3f}")
+
+    # ---- (r) measured reclaim on m430: RSS before/after release-kv ----
+    lat(E)
+    e = ps_entry(EBB_PORT, "m430")
+    pid = e["runner_pid"]
+    before = {"ps_actual": e["actual_bytes"], "ps_estimated": e["estimated_bytes"], **servers.rss_detail(pid)}
+    admin(EBB_PORT, "release-kv", {"model": "m430"})
+    time.sleep(0.3)
+    e2 = ps_entry(EBB_PORT, "m430")
+    after = {"ps_actual": e2["actual_bytes"], "ps_estimated": e2["estimated_bytes"], **servers.rss_detail(pid)}
+    res.setdefault("r", {})["m430_real"] = {
+        "before": before, "after": after, "num_ctx": 4096,
+        "fraction_rss": (before["VmRSS"] - after["VmRSS"]) / before["VmRSS"],
+        "fraction_estimated": (before["ps_estimated"] - after["ps_estimated"]) / before["ps_estimated"],
+        "kv_bytes": e["kv_bytes"], "compute_bytes": e["compute_bytes"], "weights_bytes": e["weights_bytes"],
+        "baseline_bytes": e["baseline_bytes"]}
+    servers.stop(peer)
+    return e["estimated_bytes"]
+
+
+def snapshot_fetches(log: Path) -> list[dict]:
+    """From ebb's debug log: for each request that asked for a KV snapshot, the time from asking
+    to holding the state, and its size."""
+    import re
+    from datetime import datetime
+    asks, out = {}, []
+    pat = re.compile(r"^\[(\S+ \S+)\] \[ebb\] \[debug\] runner: (?:request (\d+) asks for a snapshot \((\d+) prompt tokens\)"
+                     r"|restore answer for request (\d+): (\d+) bytes)")
+    for line in log.read_text(errors="replace").splitlines():
+        m = pat.match(line)
+        if not m:
+            continue
+        t = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+        if m.group(2):
+            asks[m.group(2)] = (t, int(m.group(3)))
+        elif m.group(4) in asks:
+            t0, n = asks.pop(m.group(4))
+            out.append({"request": int(m.group(4)), "prompt_tokens": n, "seconds": t - t0, "bytes": int(m.group(5))})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+def part_c(work, runs, est_one, res):
+    a, b = common.model("m430"), common.model("m430b")
+    sdir = work / "swap"
+    sdir.mkdir(exist_ok=True)
+    for n, p in (("m430", a), ("m430b", b)):
+        (sdir / f"{n}.gguf").symlink_to(p)
+    budget = int(est_one * 1.2)  # fits one model (with its KV), not two
+    cfg = servers.toml_config(work / "ebb-c.toml", [ebb_model("m430", a), ebb_model("m430b", b)], LONG)
+    ebb = servers.start_ebb(work / "empty", EBB_SWAP_PORT, work / "ebb-c.log", config=cfg, device_memory=str(budget), headroom="0")
+    router = servers.start_peer(["--models-dir", sdir, "--models-max", 1, "-t", THREADS, "-tb", THREADS, "-c", 4096,
+                                 "-np", 1, "-b", 512, "-ub", 512], ROUTER_PORT, work / "router-c.log")
+    q = "User: " + common.words(12, 5) + "\nAssistant:"
+    T = {"ebb": lambda m: loadgen.Target("ebb", EBB_SWAP_PORT, m), "peer": lambda m: loadgen.Target("peer", ROUTER_PORT, m)}
+    for k in T:
+        for m in ("m430", "m430b", "m430"):
+            req(T[k](m), q, 8, stream=False)
+
+    def rnd(kind):
+        def f():
+            sw = [req(T[kind](m), q, 8, stream=False).total for m in ("m430b", "m430")]
+            rd = [req(T[kind]("m430"), q, 8, stream=False).total for _ in range(2)]
+            return {"swap": sw, "ready": rd, "swap_med": med(sw), "ready_med": med(rd), "overhead": med(sw) - med(rd)}
+        return f
+
+    c = loadgen.interleave(runs, {"ebb": rnd("ebb"), "peer": rnd("peer")}, wrap=common.guarded)
+    C = {"runs": c, "ebb_device_memory": budget, "estimated_one_model": est_one,
+         "ebb_mem_after": servers.http_json(EBB_SWAP_PORT, "GET", "/api/memory")[1]}
+    for k in ("ebb", "peer"):
+        C[k + "_swap"] = med([x for r in c[k] for x in r["swap"]])
+        C[k + "_ready"] = med([x for r in c[k] for x in r["ready"]])
+        C[k + "_overhead"] = C[k + "_swap"] - C[k + "_ready"]
+    res["c"] = C
+    log(f"(c) ebb swap {C['ebb_swap']:.3f} (overhead {C['ebb_overhead']:.3f}); peer {C['peer_swap']:.3f} ({C['peer_overhead']:.3f})")
+    servers.stop(ebb)
+    servers.stop(router)
+
+
+# ---------------------------------------------------------------------------------------------
+def measure(path, num_ctx, num_parallel=1):
+    import json
+    import subprocess
+    out = subprocess.run([str(servers.EBB), "runner", "--measure", "--params",
+                          json.dumps({"path": str(path), "num_ctx": num_ctx, "num_parallel": num_parallel})],
+                         capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError(f"ebb runner --measure failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def part_r(work, real_7b, res):
+    R = res.setdefault("r", {})
+    p7 = work / "llama7b-q4_0.gguf"
+    t0 = time.time()
+    servers.ensure_model(p7, "7B", "q4_0")
+    R["synth_7b_s"] = time.time() - t0
+    R["file_7b_bytes"] = p7.stat().st_size
+    try:
+        for name, path in (("7B-q4_0", p7), ("m430", common.model("m430")), ("m120", common.model("m120")), ("t20", common.model("t20"))):
+            m = measure(path, 4096)
+            m["fraction"] = (m["kv"] + m["compute"]) / (m["weights"] + m["kv"] + m["compute"])
+            R.setdefault("dry", {})[name] = m
+            log(f"(r) dry run {name} @4096: weights {m['weights'] / 2**20:.0f} MiB kv {m['kv'] / 2**20:.0f} compute "
+                f"{m['compute'] / 2**20:.0f} -> {m['fraction']:.1%}")
+        if real_7b:
+            cfg = servers.toml_config(work / "ebb-7b.toml", [ebb_model("llama7b", p7)], LONG)
+            ebb = servers.start_ebb(work / "empty", EBB_7B_PORT, work / "ebb-7b.log", config=cfg)
+            t = loadgen.Target("ebb", EBB_7B_PORT, "llama7b")
+            r = req(t, "User: " + common.words(12, 5) + "\nAssistant:", 4, stream=False)
+            e = ps_entry(EBB_7B_PORT, "llama7b")
+            pid = e["runner_pid"]
+            before = {"ps_actual": e["actual_bytes"], "ps_estimated": e["estimated_bytes"], **servers.rss_detail(pid)}
+            admin(EBB_7B_PORT, "release-kv", {"model": "llama7b"})
+            time.sleep(0.3)
+            e2 = ps_entry(EBB_7B_PORT, "llama7b")
+            after = {"ps_actual": e2["actual_bytes"], "ps_estimated": e2["estimated_bytes"], **servers.rss_detail(pid)}
+            R["7b_real"] = {"before": before, "after": after, "first_request_s": r.total,
+                            "fraction_rss": (before["VmRSS"] - after["VmRSS"]) / before["VmRSS"],
+                            "fraction_estimated": (before["ps_estimated"] - after["ps_estimated"]) / before["ps_estimated"]}
+            log(f"(r) 7B real: RSS {before['VmRSS'] / 2**20:.0f} -> {after['VmRSS'] / 2**20:.0f} MiB")
+            servers.stop(ebb)
+    finally:
+        p7.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------
+def part_f(work, res, sizes, quants, ctxs, pars):
+    entries = []
+    for s in sizes:
+        for qn in quants:
+            key = s if qn == "q8_0" else f"{s}-q4"
+            path = common.model(key)
+            for c in ctxs:
+                for p in pars:
+                    entries.append(ebb_model(f"{s}-{qn}-c{c}-p{p}", path, ctx=c, np_=p))
+    cfg = servers.toml_config(work / "ebb-f.toml", entries, LONG)
+    ebb = servers.start_ebb(work / "empty", EBB_FP_PORT, work / "ebb-f.log", config=cfg)
+    rows = []
+    for i, m in enumerate(entries):
+        # ≥ 512 tokens: one full batch. A different prompt for every entry, so that no KV snapshot
+        # saved by an earlier entry of the same file matches (it would be restored, not prefilled).
+        prompt = "User: " + common.words(400, 11 + i) + "\nAssistant:"
+        t = loadgen.Target("ebb", EBB_FP_PORT, m["name"])
+        try:
+            r = req(t, prompt, 2, stream=False)
+            e = ps_entry(EBB_FP_PORT, m["name"])
+            d = servers.rss_detail(e["runner_pid"])
+            row = {"name": m["name"], "prompt_tokens": r.prompt_tokens, "estimated": e["estimated_bytes"],
+                   "actual_ps": e["actual_bytes"], **d,
+                   "weights": e["weights_bytes"], "kv": e["kv_bytes"], "compute": e["compute_bytes"],
+                   "baseline": e["baseline_bytes"]}
+            row["error"] = (row["VmRSS"] - row["estimated"]) / row["estimated"]
+            rows.append(row)
+            log(f"(f) {m['name']}: est {row['estimated'] / 2**20:.1f} MiB, RSS {row['VmRSS'] / 2**20:.1f} MiB ({row['error']:+.2%})")
+        except Exception as ex:  # noqa: BLE001 - report, go on
+            rows.append({"name": m["name"], "failure": repr(ex)})
+            log(f"(f) {m['name']}: FAILED {ex!r}")
+        try:
+            admin(EBB_FP_PORT, "unload", {"model": m["name"], "tier": "cold"})
+        except Exception as ex:  # noqa: BLE001
+            log(f"(f) unload {m['name']} failed: {ex!r}")
+    res["f"] = {"rows": rows, "prompt_note": "≥ 512 prompt tokens (one full batch), 2 generated"}
+    servers.stop(ebb)
+
+
+# ---------------------------------------------------------------------------------------------
+def report(res, args) -> str:
+    m = res["machine"]
+    md = [common.machine_header(m, "Memory-manager benchmarks: ebb vs llama-server (same pinned llama.cpp)")]
+    md.append(f"- command: `{res.get('command', 'bench/memory_bench.py')}`\n"
+              f"- peer: llama-server / llama-bench built by `bench/build-peer.sh` from the same pinned llama.cpp "
+              f"(node-llama-cpp 3.21.1, commit 80fb11a + PR-22566), same CPU flags.\n"
+              f"- models: synthetic llamas from `ebb synth` (printable vocabulary); threads {THREADS} on both; "
+              f"num_ctx 4096, 1 slot, batch/ubatch 512 on both; flash attention auto on both.\n"
+              f"- every figure is the median of {args.runs} interleaved runs (ebb, peer, peer, ebb, ...); "
+              f"measured requests use a new TCP connection each.\n"
+              f"- other engineers share this 2-core machine. Each measurement starts only when other processes use "
+              f"< {common.QUIET_CORES} cores (2 s window, ≤ 300 s wait) and is repeated (≤ 2 more tries) if they used "
+              f"> {common.DIRTY_CORES} cores during it (own CPU time of every process outside our process tree, from /proc/*/stat): {common.quiet_summary(res.get('quiet_log'))}.\n"
+              f"- load average at end: {res.get('loadavg_end', '?')}; CPU pressure at end: `{res.get('cpu_pressure_end', '')}` "
+              "\n")
+    rows = []
+
+    def row(fig, e, p, target, met, unit=" s", rt=None):
+        r = rt if rt is not None else ratio(e, p)
+        rows.append([fig, fmt(e, unit), fmt(p, unit), fmt(r, "×", 3) if r is not None else "—", target,
+                     "—" if met is None else ("yes" if met else "**no**")])
+
+    if "a" in res:
+        A = res["a"]
+        n = A["conversation_tokens"]
+        row(f"(a) follow-up TTFT after release-kv ({n}-token chat) vs peer after sleep",
+            A["ebb_warm_ttft"], A["peer_sleep_ttft"], "≤ 0.15 s", A["ebb_warm_ttft"] <= 0.15)
+        row(f"(a) follow-up TTFT after unload to host ({n}-token chat) vs peer after sleep",
+            A["ebb_host_ttft"], A["peer_sleep_ttft"], "≤ 0.35 s", A["ebb_host_ttft"] <= 0.35)
+        row("(a) follow-up TTFT, model ready (reference)", A["ebb_ready_ttft"], A["peer_ready_ttft"], "—", None)
+        ow = med([x["warm"]["ttft"] - x["ready"]["ttft"] for x in A["runs"]["ebb"]])
+        oh = med([x["host"]["ttft"] - x["ready"]["ttft"] for x in A["runs"]["ebb"]])
+        op = med([x["sleep"]["ttft"] - x["ready"]["ttft"] for x in A["runs"]["peer"]])
+        row("(a) follow-up TTFT over the same server's ready TTFT: ebb after release-kv vs peer after sleep", ow, op, "—", None)
+        row("(a) follow-up TTFT over the same server's ready TTFT: ebb after unload vs peer after sleep", oh, op, "—", None)
+        row("(a) diagnostic: ebb ready follow-up TTFT before any snapshot is cached", A["ebb_ready_nosnap_ttft"], None, "—", None)
+    if "b" in res:
+        B = res["b"]
+        row("(b) 8-token request, ready (reference)", B["ebb_ready"], B["peer_ready"], "—", None)
+        row("(b) wake overhead: ebb host tier vs peer sleep→wake", B["ebb_host_overhead"], B["peer_wake_overhead"],
+            "≤ 0.12 s", B["ebb_host_overhead"] <= 0.12)
+        row("(b) wake overhead from a cold file (page cache evicted)", B["ebb_cold_overhead"], B["peer_cold_overhead"],
+            "—", None)
+    if "c" in res:
+        C = res["c"]
+        row("(c) 8-token request alternating two models, budget fits one", C["ebb_swap"], C["peer_swap"], "—", None)
+        row("(c) swap overhead (alternating − ready)", C["ebb_overhead"], C["peer_overhead"], "≤ 0.5× peer",
+            ratio(C["ebb_overhead"], C["peer_overhead"]) <= 0.5)
+    md.append("\n## Summary\n\n")
+    md.append(common.md_table(rows, ["figure", "ebb", "llama-server", "ebb/peer", "target", "met?"]))
+
+    if "a" in res:
+        A = res["a"]
+        md.append(f"\n## (a) Follow-up turn\n\nA raw-prompt chat (`User: …\\nAssistant:`) of {A['conversation_tokens']} tokens; "
+                  f"turn 1 prefill took {A['turn1']['ebb']['prefill_s']:.2f} s on ebb and {A['turn1']['peer']['prefill_s']:.2f} s on "
+                  f"the peer. Each follow-up appends a new 8-word user line to turn 1 (a different one every time) and "
+                  f"streams 4 tokens; TTFT is measured at the client.\n\n"
+                  f"- ebb after `release-kv` (runner alive, KV snapshotted to RAM, then restored): {fmt(A['ebb_warm_ttft'], ' s')}, "
+                  f"prefilled {A['ebb_warm_prefilled_tokens']} tokens after the restore\n"
+                  f"- ebb after `unload` (runner exited, file in the host tier, snapshot restored in a new runner): "
+                  f"{fmt(A['ebb_host_ttft'], ' s')}, prefilled {A['ebb_host_prefilled_tokens']} tokens\n"
+                  f"- llama-server after `--sleep-idle-seconds {args.sleep}` put it to sleep: {fmt(A['peer_sleep_ttft'], ' s')}, "
+                  f"prefilled {A['peer_sleep_prefilled_tokens']} tokens (the whole conversation)\n"
+                  f"- resident on both (reference): ebb {fmt(A['ebb_ready_ttft'], ' s')}, peer {fmt(A['peer_ready_ttft'], ' s')}; "
+                  f"ebb before any snapshot was cached: {fmt(A['ebb_ready_nosnap_ttft'], ' s')}\n"
+                  f"- snapshot fetches (ebb debug log: runner asks the supervisor for a snapshot → holds the state): "
+                  f"{len(A['snapshot_fetches'])}, median {fmt(A['snapshot_fetch_s'], ' s')} for "
+                  f"{(A['snapshot_fetch_bytes'] or 0) / 2**20:.0f} MiB. The runner asks whenever its slot lacks any prompt token, "
+                  f"also when the slot already holds all but the new turn, and the supervisor sends the whole state.\n")
+        md.append("\nPer run (TTFT, s):\n\n")
+        md.append(common.md_table([[i + 1, fmt(e["ready"]["ttft"]), fmt(e["warm"]["ttft"]), fmt(e["warm"]["load_s"]),
+                                    fmt(e["warm"]["prefill_s"]), fmt(e["host"]["ttft"]), fmt(e["host"]["load_s"]),
+                                    fmt(e["host"]["prefill_s"]), fmt(p["ready"]["ttft"]), fmt(p["sleep"]["ttft"]),
+                                    fmt(p["sleep"]["prefill_s"])]
+                                   for i, (e, p) in enumerate(zip(A["runs"]["ebb"], A["runs"]["peer"]))],
+                                  ["run", "ebb ready", "ebb warm", "(load)", "(prompt eval)", "ebb host", "(load)", "(prompt eval)",
+                                   "peer ready", "peer after sleep", "(prompt eval)"]))
+        md.append("\n(load = ebb's `load_duration`, prompt eval = `prompt_eval_duration` / llama-server `timings.prompt_ms`, "
+                  "server side)\n")
+    if "b" in res:
+        B = res["b"]
+        md.append(f"\n## (b) Wake overhead\n\nLatency of an 8-token request (non-streaming, new connection) minus the same request on a "
+                  f"ready model. ebb: after `unload` (host tier: runner exited, file locked in RAM) and after `unload` with "
+                  f"`tier: cold` followed by `posix_fadvise(DONTNEED)` on the file. Peer: after `--sleep-idle-seconds` put it "
+                  f"to sleep, and asleep with the file evicted the same way. Model file {B['model_file_bytes'] / 2**20:.0f} MiB.\n\n")
+        md.append(common.md_table([[i + 1, fmt(e["ready"]), fmt(e["host"]), fmt(e["cold"]), fmt(p["ready"]), fmt(p["wake"]), fmt(p["cold"])]
+                                   for i, (e, p) in enumerate(zip(B["runs"]["ebb"], B["runs"]["peer"]))],
+                                  ["run", "ebb ready", "ebb host", "ebb cold", "peer ready", "peer wake", "peer cold"]))
+    if "c" in res:
+        C = res["c"]
+        md.append(f"\n## (c) Swap overhead\n\nTwo different 430M q8_0 models (same shape, different seeds), 8-token requests "
+                  f"alternating A B A B. ebb: `--device-memory {C['ebb_device_memory']} --headroom 0` "
+                  f"(1.2× one model's estimate of {C['estimated_one_model']} bytes). Peer: llama-server router mode "
+                  f"`--models-dir DIR --models-max 1` (each model in its own child llama-server). Overhead = median "
+                  f"alternating latency − median ready latency (same model twice in a row), same server.\n\n"
+                  f"- ebb: alternating {fmt(C['ebb_swap'], ' s')}, ready {fmt(C['ebb_ready'], ' s')}, overhead {fmt(C['ebb_overhead'], ' s')}\n"
+                  f"- peer: alternating {fmt(C['peer_swap'], ' s')}, ready {fmt(C['peer_ready'], ' s')}, overhead {fmt(C['peer_overhead'], ' s')}\n")
+    if "r" in res:
+        R = res["r"]
+        md.append("\n## KV-release reclaim fraction\n\n(kv + compute) / (weights + kv + compute) from the dry run "
+                  "(`ebb runner --measure`, num_ctx 4096, 1 slot, f16 KV), and measured: runner RSS before and after "
+                  "`release-kv` (after a request).\n\n")
+        rr = []
+        for name, d in R.get("dry", {}).items():
+            rr.append([name, "dry run", f"{d['weights'] / 2**20:.0f}", f"{d['kv'] / 2**20:.0f}", f"{d['compute'] / 2**20:.0f}",
+                       f"{d['fraction']:.1%}"])
+            rep = sum(b["weights"] for b in d.get("buffers", []) if b["buffer"] == "CPU_REPACK")
+            if rep:
+                w = d["weights"] - rep
+                fr = (d["kv"] + d["compute"]) / (w + d["kv"] + d["compute"])
+                rr.append([name, "dry run without the CPU_REPACK copy (as on a GPU)", f"{w / 2**20:.0f}", f"{d['kv'] / 2**20:.0f}",
+                           f"{d['compute'] / 2**20:.0f}", f"{fr:.1%}"])
+        for name, key in (("m430", "m430_real"), ("7B-q4_0", "7b_real")):
+            if key in R:
+                d = R[key]
+                rr.append([name, "measured RSS", f"{d['before']['VmRSS'] / 2**20:.0f} MiB before",
+                           f"{d['after']['VmRSS'] / 2**20:.0f} MiB after", "—", f"{d['fraction_rss']:.1%}"])
+                rr.append([name, "ebb's estimate (/api/ps)", f"{d['before']['ps_estimated'] / 2**20:.0f} MiB before",
+                           f"{d['after']['ps_estimated'] / 2**20:.0f} MiB after", "—", f"{d['fraction_estimated']:.1%}"])
+        md.append(common.md_table(rr, ["model", "source", "weights MiB", "KV MiB", "compute MiB", "reclaimed"]))
+        if "file_7b_bytes" in R:
+            md.append(f"\nThe 7B file ({R['file_7b_bytes'] / 1e9:.2f} GB, llama-2-7B shape: 32 layers, 4096 wide, 32 KV heads) "
+                      f"was synthesized in {R['synth_7b_s']:.0f} s and deleted afterwards.\n")
+    if "f" in res:
+        F = res["f"]
+        md.append("\n## Footprint accuracy\n\nestimate = `/api/ps` `estimated_bytes` (dry-run weights + KV + compute + "
+                  "measured runner baseline); actual = runner VmRSS after a request with ≥ 512 prompt tokens (one full batch). "
+                  "RssFile is the mapped GGUF's page cache, RssAnon the private memory (KV, compute, repacked weights).\n\n")
+        fr = []
+        for r in F["rows"]:
+            if "failure" in r:
+                fr.append([r["name"], "FAILED", r["failure"][:120]] + [""] * 8)
+                continue
+            M = 2**20
+            fr.append([r["name"], f"{r['weights'] / M:.1f}", f"{r['kv'] / M:.1f}", f"{r['compute'] / M:.1f}", f"{r['baseline'] / M:.1f}",
+                       f"{r['estimated'] / M:.1f}", f"{r['VmRSS'] / M:.1f}", f"{r['RssAnon'] / M:.1f}",
+                       f"{r['RssFile'] / M:.1f}", f"{r['error']:+.2%}", "yes" if abs(r["error"]) <= 0.02 else "**no**"])
+        md.append(common.md_table(fr, ["model-quant-ctx-parallel", "weights", "KV", "compute", "baseline", "estimate",
+                                       "RSS", "RssAnon", "RssFile", "error", "≤ 2%?"]))
+        md.append("\n(MiB; error = (RSS − estimate) / estimate)\n")
+        ok = [r for r in F["rows"] if "error" in r]
+        if ok:
+            errs = sorted(abs(r["error"]) for r in ok)
+            md.append(f"\n{sum(e <= 0.02 for e in errs)} of {len(ok)} within 2%; median |error| {med(errs):.2%}, "
+                      f"max {errs[-1]:.2%}.\n")
+    if res.get("notes"):
+        md.append("\n## Run notes\n\n" + "\n".join(f"- {n}" for n in res["notes"]) + "\n")
+    if res.get("analysis"):
+        md.append("\n## Analysis: targets missed and why\n\n" + res["analysis"].strip() + "\n")
+    return "".join(md)
+
+
+def report_only(args):
+    """Re-render the markdown from a run's JSON (optionally adding a hand-written analysis, whose
+    numbers must come from that JSON or the run's logs)."""
+    import argparse as _ap
+    import json as _json
+    res = _json.loads(Path(args.report_only).read_text())
+    if args.analysis:
+        res["analysis"] = Path(args.analysis).read_text()
+    run_args = _ap.Namespace(**res["args"])
+    name = Path(args.report_only).stem.split("-", 3)[-1]
+    out_md = Path(args.report_only).with_suffix(".md")
+    out_md.write_text(report(res, run_args))
+    Path(args.report_only).write_text(_json.dumps(res, indent=1) + "\n")
+    log(f"rewrote {out_md} ({name})")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--parts", default="a,b,c,r,f", help="comma list of a (with b), c, r, f")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--followup-tokens", type=int, default=1500)
+    ap.add_argument("--sleep", type=int, default=2, help="llama-server --sleep-idle-seconds")
+    ap.add_argument("--no-real-7b", action="store_true", help="skip loading the 7B model for real")
+    ap.add_argument("--fp-sizes", default="t20,m120,m430")
+    ap.add_argument("--fp-quants", default="q8_0,q4_0")
+    ap.add_argument("--fp-ctx", default="2048,8192")
+    ap.add_argument("--fp-parallel", default="1,4")
+    ap.add_argument("--report-only", metavar="JSON", help="re-render the markdown of a recorded run")
+    ap.add_argument("--analysis", metavar="MD", help="with --report-only: add this analysis section")
+    ap.add_argument("--name", default="memory")
+    args = ap.parse_args()
+    if args.report_only:
+        return report_only(args)
+    parts = set(args.parts.split(","))
+    work = common.workdir("memory")
+    common.snapshot_ebb(work)
+    res = {"machine": servers.machine(), "args": vars(args), "notes": [],
+           "command": " ".join(["bench/%s" % Path(sys.argv[0]).name] + sys.argv[1:])}
+    log(f"work dir {work}; machine {res['machine']}")
+    est = None
+    try:
+        if "a" in parts or "b" in parts or "c" in parts:
+            est = part_a_b(work, args.runs, args.followup_tokens, args.sleep, res)
+            servers._cleanup()
+        if "c" in parts:
+            part_c(work, args.runs, est, res)
+        if "r" in parts:
+            part_r(work, not args.no_real_7b, res)
+        if "f" in parts:
+            part_f(work, res, args.fp_sizes.split(","), args.fp_quants.split(","),
+                   [int(x) for x in args.fp_ctx.split(",")], [int(x) for x in args.fp_parallel.split(",")])
+    except Exception:  # noqa: BLE001 - keep what was measured
+        res["notes"].append("run aborted: " + traceback.format_exc(limit=3).replace("\n", " "))
+        log(traceback.format_exc())
+    finally:
+        servers._cleanup()
+    res["loadavg_end"] = common.loadavg()
+    res["cpu_pressure_end"] = servers.cpu_pressure()
+    res["quiet_log"] = common.QUIET_LOG
+    res["work_dir"] = str(work)
+    for big in [work / "ebb", *work.glob("*.gguf")]:  # keep the logs, drop the copies
+        big.unlink(missing_ok=True)
+    mdp, jp = servers.write_results(args.name, res, report(res, args))
+    log(f"wrote {mdp} and {jp}")
+
+
+if __name__ == "__main__":
+    main()
