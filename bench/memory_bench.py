@@ -15,7 +15,6 @@ Writes bench/results/<date>-memory.{md,json}. Speed/memory targets live here, ne
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import time
@@ -373,6 +372,42 @@ def part_f(work, res, sizes, quants, ctxs, pars):
 
 
 # ---------------------------------------------------------------------------------------------
+def part_k(work, res, ctxs=(512, 1024, 2048, 4096, 8192), n=3):
+    """Where wake time goes: ebb's load_duration after release-kv (context re-created, weights
+    resident) and after unload (new runner: load + context), against the KV size."""
+    m430 = common.model("m430")
+    ents = [ebb_model(f"m430-c{c}", m430, ctx=c) for c in ctxs]
+    cfg = servers.toml_config(work / "ebb-k.toml", ents, LONG)
+    ebb = servers.start_ebb(work / "empty", EBB_FP_PORT, work / "ebb-k.log", config=cfg)
+    q = "User: hello there\nAssistant:"
+    rows = []
+    for m in ents:
+        t = loadgen.Target("ebb", EBB_FP_PORT, m["name"])
+        req(t, q, 2, stream=False)
+
+        def one_kind(op):
+            def f():
+                out = []
+                for _ in range(n):
+                    admin(EBB_FP_PORT, op, {"model": m["name"]})
+                    if op == "unload":
+                        wait_until(lambda: ps_entry(EBB_FP_PORT, m["name"]) is None, 30, "unload")
+                    out.append(req(t, q, 2, stream=False).raw_final.get("load_duration", 0) / 1e9)
+                return {"load_s": out}
+            return f
+        w = common.guarded(one_kind("release-kv"), "ebb-k")
+        h = common.guarded(one_kind("unload"), "ebb-k")
+        e = ps_entry(EBB_FP_PORT, m["name"])
+        rows.append({"name": m["name"], "num_ctx": m["num_ctx"], "kv_bytes": e["kv_bytes"], "warm_load_s": med(w["load_s"]),
+                     "host_load_s": med(h["load_s"]), "warm_runs": w["load_s"], "host_runs": h["load_s"]})
+        log(f"(k) {m['name']}: KV {e['kv_bytes'] / 2**20:.0f} MiB, warm→ready {rows[-1]['warm_load_s']:.3f} s, "
+            f"host→ready {rows[-1]['host_load_s']:.3f} s")
+        admin(EBB_FP_PORT, "unload", {"model": m["name"], "tier": "cold"})
+    servers.stop(ebb)
+    res["k"] = {"rows": rows}
+
+
+# ---------------------------------------------------------------------------------------------
 def report(res, args) -> str:
     m = res["machine"]
     md = [common.machine_header(m, "Memory-manager benchmarks: ebb vs llama-server (same pinned llama.cpp)")]
@@ -381,8 +416,8 @@ def report(res, args) -> str:
               f"(node-llama-cpp 3.21.1, commit 80fb11a + PR-22566), same CPU flags.\n"
               f"- models: synthetic llamas from `ebb synth` (printable vocabulary); threads {THREADS} on both; "
               f"num_ctx 4096, 1 slot, batch/ubatch 512 on both; flash attention auto on both.\n"
-              f"- every figure is the median of {args.runs} interleaved runs (ebb, peer, peer, ebb, ...); "
-              f"measured requests use a new TCP connection each.\n"
+              + (f"- every figure is the median of {args.runs} interleaved runs (ebb, peer, peer, ebb, ...); "
+                 f"measured requests use a new TCP connection each.\n" if any(k in res for k in "abc") else "") +
               f"- other engineers share this 2-core machine. Each measurement starts only when other processes use "
               f"< {common.QUIET_CORES} cores (2 s window, ≤ 300 s wait) and is repeated (≤ 2 more tries) if they used "
               f"> {common.DIRTY_CORES} cores during it (own CPU time of every process outside our process tree, from /proc/*/stat): {common.quiet_summary(res.get('quiet_log'))}.\n"
@@ -421,11 +456,13 @@ def report(res, args) -> str:
         row("(c) 8-token request alternating two models, budget fits one", C["ebb_swap"], C["peer_swap"], "—", None)
         row("(c) swap overhead (alternating − ready)", C["ebb_overhead"], C["peer_overhead"], "≤ 0.5× peer",
             ratio(C["ebb_overhead"], C["peer_overhead"]) <= 0.5)
-    md.append("\n## Summary\n\n")
-    md.append(common.md_table(rows, ["figure", "ebb", "llama-server", "ebb/peer", "target", "met?"]))
+    if rows:
+        md.append("\n## Summary\n\n")
+        md.append(common.md_table(rows, ["figure", "ebb", "llama-server", "ebb/peer", "target", "met?"]))
 
     if "a" in res:
         A = res["a"]
+        sent = [x for x in A.get("snapshot_fetches", []) if x["bytes"]]
         md.append(f"\n## (a) Follow-up turn\n\nA raw-prompt chat (`User: …\\nAssistant:`) of {A['conversation_tokens']} tokens; "
                   f"turn 1 prefill took {A['turn1']['ebb']['prefill_s']:.2f} s on ebb and {A['turn1']['peer']['prefill_s']:.2f} s on "
                   f"the peer. Each follow-up appends a new 8-word user line to turn 1 (a different one every time) and "
@@ -438,10 +475,12 @@ def report(res, args) -> str:
                   f"prefilled {A['peer_sleep_prefilled_tokens']} tokens (the whole conversation)\n"
                   f"- resident on both (reference): ebb {fmt(A['ebb_ready_ttft'], ' s')}, peer {fmt(A['peer_ready_ttft'], ' s')}; "
                   f"ebb before any snapshot was cached: {fmt(A['ebb_ready_nosnap_ttft'], ' s')}\n"
-                  f"- snapshot fetches (ebb debug log: runner asks the supervisor for a snapshot → holds the state): "
-                  f"{len(A['snapshot_fetches'])}, median {fmt(A['snapshot_fetch_s'], ' s')} for "
-                  f"{(A['snapshot_fetch_bytes'] or 0) / 2**20:.0f} MiB. The runner asks whenever its slot lacks any prompt token, "
-                  f"also when the slot already holds all but the new turn, and the supervisor sends the whole state.\n")
+                  f"- snapshot requests (ebb debug log: the runner asks the supervisor for a snapshot → has the answer): "
+                  f"{len(A['snapshot_fetches'])}; {len(sent)} answered with a state, median {fmt(med([x['seconds'] for x in sent]), ' s')} "
+                  f"for {(med([x['bytes'] for x in sent]) or 0) / 2**20:.0f} MiB "
+                  f"(min {fmt(min([x['seconds'] for x in sent], default=None), ' s')}, max {fmt(max([x['seconds'] for x in sent], default=None), ' s')}); "
+                  f"{len(A['snapshot_fetches']) - len(sent)} answered 'nothing better than your slot' in "
+                  f"{fmt(med([x['seconds'] for x in A['snapshot_fetches'] if not x['bytes']]), ' s')}.\n")
         md.append("\nPer run (TTFT, s):\n\n")
         md.append(common.md_table([[i + 1, fmt(e["ready"]["ttft"]), fmt(e["warm"]["ttft"]), fmt(e["warm"]["load_s"]),
                                     fmt(e["warm"]["prefill_s"]), fmt(e["host"]["ttft"]), fmt(e["host"]["load_s"]),
@@ -518,6 +557,19 @@ def report(res, args) -> str:
             errs = sorted(abs(r["error"]) for r in ok)
             md.append(f"\n{sum(e <= 0.02 for e in errs)} of {len(ok)} within 2%; median |error| {med(errs):.2%}, "
                       f"max {errs[-1]:.2%}.\n")
+    if "k" in res:
+        K = res["k"]["rows"]
+        md.append("\n## Where wake time goes: context re-creation against KV size\n\n"
+                  "m430 q8_0 (MHA, 28 layers × 1024 wide: 112 KiB of f16 KV per token) at several num_ctx; ebb's "
+                  "`load_duration` of a 2-token request right after `release-kv` (weights resident, context re-created) "
+                  "and right after `unload` (new runner: load from the locked file + context), median of 3 each.\n\n")
+        md.append(common.md_table([[r["num_ctx"], f"{r['kv_bytes'] / 2**20:.0f}", fmt(r["warm_load_s"]), fmt(r["host_load_s"])]
+                                   for r in K], ["num_ctx", "KV MiB", "after release-kv (s)", "after unload (s)"]))
+        if len(K) >= 2:
+            a, b = K[0], K[-1]
+            slope = (b["warm_load_s"] - a["warm_load_s"]) / ((b["kv_bytes"] - a["kv_bytes"]) / 2**20)
+            md.append(f"\nContext re-creation grows by {slope * 1e3:.2f} ms per MiB of KV "
+                      f"({1 / slope / 1024:.1f} GiB/s): allocating and clearing the KV buffer dominates.\n")
     if res.get("notes"):
         md.append("\n## Run notes\n\n" + "\n".join(f"- {n}" for n in res["notes"]) + "\n")
     if res.get("analysis"):
@@ -543,7 +595,7 @@ def report_only(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="a,b,c,r,f", help="comma list of a (with b), c, r, f")
+    ap.add_argument("--parts", default="a,b,c,r,f,k", help="comma list of a (with b), c, r, f, k")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--followup-tokens", type=int, default=1500)
     ap.add_argument("--sleep", type=int, default=2, help="llama-server --sleep-idle-seconds")
@@ -573,6 +625,8 @@ def main():
             part_c(work, args.runs, est, res)
         if "r" in parts:
             part_r(work, not args.no_real_7b, res)
+        if "k" in parts:
+            part_k(work, res)
         if "f" in parts:
             part_f(work, res, args.fp_sizes.split(","), args.fp_quants.split(","),
                    [int(x) for x in args.fp_ctx.split(",")], [int(x) for x in args.fp_parallel.split(",")])
