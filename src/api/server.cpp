@@ -1,5 +1,7 @@
 #include "api/server.h"
 
+#include <sys/socket.h>
+
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
@@ -15,6 +17,13 @@ HttpServer::HttpServer(ServerContext ctx) : ctx_(ctx), srv_(std::make_unique<htt
   // Streamed answers are many small writes: without TCP_NODELAY, Nagle's algorithm and the
   // client's delayed ACK hold each one back by up to 40 ms on a kept-alive connection.
   srv_->set_tcp_nodelay(true);
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second `ebb serve`
+  // bind the same port silently and take half of the connections.
+  srv_->set_socket_options([this](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd_ = sock;
+  });
   srv_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "internal error";
     try {
@@ -38,6 +47,9 @@ HttpServer::~HttpServer() = default;
 int HttpServer::bind(const std::string& host, int port) {
   int bound = port == 0 ? srv_->bind_to_any_port(host) : (srv_->bind_to_port(host, port) ? port : -1);
   if (bound < 0) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
+  // The packaged httplib listens with a backlog of 5: a burst of new connections (64 clients)
+  // overflowed it and clients waited for SYN retransmits. Linux lets listen() raise it in place.
+  if (listen_fd_ >= 0 && ::listen(listen_fd_, kListenBacklog) != 0) spdlog::warn("cannot raise the listen backlog");
   return bound;
 }
 

@@ -28,8 +28,10 @@ class HttpServer {
   void stop();
 
  private:
+  static constexpr int kListenBacklog = 1024;
   ServerContext ctx_;
   std::unique_ptr<httplib::Server> srv_;
+  int listen_fd_ = -1;
 };
 
 // Route groups (each in its own file).

@@ -1,5 +1,6 @@
 // The walking skeleton end to end: real `ebb serve`, real runners, real HTTP.
 #include <atomic>
+#include <sstream>
 
 #include "serve_fixture.h"
 
@@ -24,6 +25,28 @@ TEST_F(Generate, RootAndVersion) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "ebb is running");
   EXPECT_TRUE(server_->get("/api/version").contains("version"));
+}
+
+TEST_F(Generate, SecondServeOnTheSamePortFailsClearly) {
+  int rc = 0;
+  std::string out = run_command("timeout 30 " + std::string(EBB_BIN) + " serve --host " + server_->address() +
+                                    " --models " + models_dir().string() + " 2>&1",
+                                &rc);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(rc, 124) << "the second serve started instead of failing";
+  EXPECT_NE(out.find("cannot listen"), std::string::npos) << out;
+  EXPECT_EQ(server_->get("/api/version").value("version", ""), "0.1.0");  // the first one still serves
+}
+
+TEST_F(Generate, ListenBacklogHoldsABurstOfClients) {
+  // `ss -lnt` shows a listening socket's backlog as Send-Q.
+  std::string out = run_capture("ss -Hlnt 'sport = :" + std::to_string(server_->port()) + "'");
+  std::istringstream in(out);
+  std::string state;
+  long recv_q = -1, send_q = -1;
+  in >> state >> recv_q >> send_q;
+  EXPECT_EQ(state, "LISTEN") << out;
+  EXPECT_GE(send_q, 1024) << out;
 }
 
 TEST_F(Generate, StreamsNdjsonWithFinalStats) {
