@@ -118,11 +118,19 @@ void Engine::free_context() {
   malloc_trim(0);  // glibc keeps freed heap pages otherwise; the warm tier promises they are gone
 }
 
+size_t Engine::sequence_state_size(int seq) const {
+  if (!ctx_ || sequence_length(seq) == 0) return 0;
+  return llama_state_seq_get_size(ctx_, seq);
+}
+
+size_t Engine::save_sequence_into(int seq, uint8_t* dst, size_t capacity) const {
+  if (!ctx_ || capacity == 0 || sequence_length(seq) == 0) return 0;
+  return llama_state_seq_get_data(ctx_, dst, capacity, seq);
+}
+
 std::string Engine::save_sequence(int seq) const {
-  if (!ctx_ || sequence_length(seq) == 0) return {};
-  std::string out(llama_state_seq_get_size(ctx_, seq), '\0');
-  size_t n = llama_state_seq_get_data(ctx_, reinterpret_cast<uint8_t*>(out.data()), out.size(), seq);
-  out.resize(n);
+  std::string out(sequence_state_size(seq), '\0');
+  out.resize(save_sequence_into(seq, reinterpret_cast<uint8_t*>(out.data()), out.size()));
   return out;
 }
 

@@ -51,6 +51,9 @@ class Engine {
   // snapshot saved with another num_parallel is re-streamed first. False when llama.cpp rejects
   // it (other KV type, flash_attn setting or model; too many cells), leaving the sequence empty.
   std::string save_sequence(int seq) const;
+  // The same, written straight into `dst` (at most sequence_state_size bytes); returns the count.
+  size_t sequence_state_size(int seq) const;
+  size_t save_sequence_into(int seq, uint8_t* dst, size_t capacity) const;
   bool restore_sequence(int seq, std::string_view state);
   // Positions the sequence holds (pos_max + 1); 0 when empty.
   size_t sequence_length(int seq) const;

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/shared_blob.h"
+
 namespace ebb::memory {
 
 struct SnapshotKey {
@@ -24,7 +26,7 @@ struct Snapshot {
   SnapshotKey key;
   uint32_t n_ctx = 0;    // per-sequence context it was saved from
   std::vector<int32_t> tokens;
-  std::shared_ptr<const std::string> state;  // llama_state_seq_get_data bytes, shared, never copied
+  std::shared_ptr<const SharedBlob> state;  // llama_state_seq_get_data bytes in a sealed memfd, never copied
   uint64_t bytes() const { return (state ? state->size() : 0) + tokens.size() * sizeof(int32_t); }
 };
 

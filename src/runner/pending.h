@@ -3,6 +3,7 @@
 // requests.h). A generate with "snapshots": true may be parked while the supervisor looks for a
 // KV snapshot (want_snapshot → restore); other slots keep decoding.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/options.h"
+#include "common/shared_blob.h"
 #include "engine/sampler.h"
 
 namespace ebb::runner {
@@ -28,7 +30,7 @@ struct PendingRequest {
   bool truncate = true;                        // false: never cut the prompt to fit
   Snapshot snapshot = Snapshot::NotAsked;
   std::vector<int32_t> snapshot_tokens;        // the supervisor's answer; state empty: none found
-  std::string snapshot_state;
+  std::shared_ptr<SharedBlob> snapshot_state;  // null: none found
   // Embed: one token list per input.
   std::vector<std::vector<int32_t>> inputs;
 

@@ -17,7 +17,6 @@
 #include "runner/request_error.h"
 #include "runner/requests.h"
 #include "runner/slot.h"
-#include "runner/wire.h"
 
 namespace ebb::runner {
 namespace {
@@ -86,11 +85,9 @@ class Runner {
       int r = ::poll(&p, 1, block ? -1 : 0);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) return true;
-      char buf[64 * 1024];
-      ssize_t n = ::read(fd_, buf, sizeof buf);
+      ssize_t n = proto::receive(fd_, decoder_);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return false;
-      decoder_.feed(buf, static_cast<size_t>(n));
       try {
         while (auto f = decoder_.next()) on_frame(std::move(*f));
       } catch (const proto::ProtocolError& e) {
@@ -102,17 +99,17 @@ class Runner {
     }
   }
 
-  // A binary frame belongs to the JSON frame just before it (only "restore" carries one).
+  // A shared-memory frame belongs to the JSON frame just before it (only "restore" carries one).
   void on_frame(proto::Frame f) {
     if (restore_header_) {
       json header = std::move(*restore_header_);
       restore_header_.reset();
-      if (f.kind == proto::FrameKind::Binary) return on_restore(header, std::move(f.payload));
+      if (f.kind == proto::FrameKind::Shared) return on_restore(header, std::move(f.blob));
       spdlog::warn("runner: restore for request {} came without its state frame", header.value("id", uint64_t{0}));
-      on_restore(header, {});
+      on_restore(header, nullptr);
     }
-    if (f.kind == proto::FrameKind::Binary) {
-      spdlog::warn("runner: ignored a binary frame of {} bytes with no header", f.payload.size());
+    if (f.kind != proto::FrameKind::Json) {
+      spdlog::warn("runner: ignored a data frame with no header");
       return;
     }
     json m = json::parse(f.payload, nullptr, false);
@@ -133,7 +130,7 @@ class Runner {
     } else if (type == "cancel") {
       cancel(m.value("id", uint64_t{0}));
     } else if (type == "restore") {
-      on_restore(m, {});
+      on_restore(m, nullptr);
     } else if (type == "release_kv") {
       release_kv();
     } else if (type == "create_context") {
@@ -200,9 +197,16 @@ class Runner {
         continue;
       }
       auto t0 = Clock::now();
-      std::string state = engine_->save_sequence(s.seq);
-      if (state.empty() || state.size() > proto::kMaxFrameBytes) {
-        spdlog::warn("runner: slot {} snapshot failed ({} bytes)", s.seq, state.size());
+      std::shared_ptr<SharedBlob> state;
+      try {
+        state = SharedBlob::create(engine_->sequence_state_size(s.seq), "ebb-kv-snapshot");
+        state->seal(engine_->save_sequence_into(s.seq, state->data(), state->size()));
+      } catch (const std::exception& e) {
+        spdlog::warn("runner: slot {} snapshot failed: {}", s.seq, e.what());
+        continue;
+      }
+      if (state->size() == 0) {
+        spdlog::warn("runner: slot {} snapshot failed (llama.cpp wrote nothing)", s.seq);
         continue;
       }
       send({{"type", "snapshot"},
@@ -212,9 +216,9 @@ class Runner {
             {"kv_cache_type", p.kv_cache_type},
             {"num_parallel", p.num_parallel},
             {"flash_attn", p.flash_attn ? json(*p.flash_attn) : json()},
-            {"bytes", state.size()},
+            {"bytes", state->size()},
             {"save_ns", ns_between(t0, Clock::now())}});
-      send_blob(fd_, state);
+      proto::send_shared(fd_, *state);
     }
   }
 
@@ -243,13 +247,13 @@ class Runner {
   }
 
   // The supervisor's answer to want_snapshot. An answer for a request that is gone is dropped.
-  void on_restore(const json& m, std::string state) {
+  void on_restore(const json& m, std::shared_ptr<SharedBlob> state) {
     uint64_t id = m.value("id", uint64_t{0});
-    spdlog::debug("runner: restore answer for request {}: {} bytes", id, state.size());
+    spdlog::debug("runner: restore answer for request {}: {} bytes", id, state ? state->size() : 0);
     for (auto& r : pending_) {
       if (r.id != id || !r.parked()) continue;
       r.snapshot = PendingRequest::Snapshot::Answered;
-      if (!state.empty() && m.contains("tokens") && m["tokens"].is_array()) {
+      if (state && state->size() > 0 && m.contains("tokens") && m["tokens"].is_array()) {
         r.snapshot_tokens = m["tokens"].get<std::vector<Token>>();
         r.snapshot_state = std::move(state);
       }
@@ -323,10 +327,15 @@ class Runner {
 
   // Loads the request's snapshot into a free slot if it beats what the slots already hold.
   Slot* restore_snapshot(PendingRequest& r, size_t best_len, int64_t& restore_ns) {
-    if (r.snapshot_state.empty() || common_prefix(r.snapshot_tokens, *r.prompt) <= best_len) return nullptr;
+    if (!r.snapshot_state || common_prefix(r.snapshot_tokens, *r.prompt) <= best_len) return nullptr;
     Slot* target = restore_target();
     auto t0 = Clock::now();
-    bool ok = engine_->restore_sequence(target->seq, r.snapshot_state);
+    bool ok = false;
+    try {
+      ok = engine_->restore_sequence(target->seq, r.snapshot_state->view());  // mapped, not copied
+    } catch (const std::exception& e) {
+      spdlog::warn("runner: cannot map the snapshot for request {}: {}", r.id, e.what());
+    }
     if (ok && engine_->sequence_length(target->seq) != r.snapshot_tokens.size()) {
       spdlog::warn("runner: snapshot for request {} holds {} positions for {} tokens", r.id,
                    engine_->sequence_length(target->seq), r.snapshot_tokens.size());
@@ -335,11 +344,13 @@ class Runner {
     }
     if (!ok) {
       spdlog::warn("runner: llama.cpp rejected the snapshot for request {} ({} bytes); prefilling instead", r.id,
-                   r.snapshot_state.size());
+                   r.snapshot_state->size());
+      r.snapshot_state.reset();
       target->cache.clear();
       return nullptr;
     }
     target->cache = std::move(r.snapshot_tokens);
+    r.snapshot_state.reset();  // unmapped; the supervisor keeps its own reference
     restore_ns = ns_between(t0, Clock::now());
     return target;
   }

@@ -168,16 +168,16 @@ std::shared_ptr<RunnerProcess> ModelManager::spawn_runner(Instance& inst) {
   RunnerProcess::SnapshotHooks hooks;
   mem::SnapshotKey key = snapshot_key(inst);
   uint32_t n_ctx = inst.load_params.value("num_ctx", 0u);
-  hooks.on_snapshot = [this, key](const json& h, std::string state) {
+  hooks.on_snapshot = [this, key](const json& h, std::shared_ptr<const SharedBlob> state) {
     mem::Snapshot s;
     s.key = key;
     s.n_ctx = h.value("n_ctx", 0u);
     s.tokens = h.value("tokens", std::vector<int32_t>{});
-    s.state = std::make_shared<const std::string>(std::move(state));
+    s.state = std::move(state);
     snapshots_.put(std::move(s));
   };
   hooks.find = [this, key, n_ctx](const std::vector<int32_t>& prompt, size_t have)
-      -> std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const std::string>>> {
+      -> std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const SharedBlob>>> {
     // Worth a transfer only when it covers clearly more than the runner's slots already do.
     auto s = snapshots_.best_match(key, n_ctx, prompt, have + kSnapshotMinGain);
     if (!s) return std::nullopt;

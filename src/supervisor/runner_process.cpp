@@ -66,8 +66,8 @@ void RunnerProcess::reader_loop() {
   proto::FrameDecoder dec;
   try {
     while (auto f = proto::read_frame(fd_, dec)) {
-      if (f->kind == proto::FrameKind::Binary) {
-        if (pending_snapshot_ && hooks_.on_snapshot) hooks_.on_snapshot(*pending_snapshot_, std::move(f->payload));
+      if (f->kind != proto::FrameKind::Json) {
+        if (f->blob && pending_snapshot_ && hooks_.on_snapshot) hooks_.on_snapshot(*pending_snapshot_, std::move(f->blob));
         pending_snapshot_.reset();
         continue;
       }
@@ -145,7 +145,7 @@ void RunnerProcess::on_message(const json& m) {
 
 void RunnerProcess::answer_snapshot_request(const json& m) {
   json reply = {{"type", "restore"}, {"id", m.value("id", uint64_t{0})}, {"found", false}};
-  std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const std::string>>> found;
+  std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const SharedBlob>>> found;
   if (hooks_.find && m.contains("tokens") && m["tokens"].is_array())
     found = hooks_.find(m["tokens"].get<std::vector<int32_t>>(), m.value("have", size_t{0}));
   std::lock_guard lk(send_mu_);
@@ -155,7 +155,7 @@ void RunnerProcess::answer_snapshot_request(const json& m) {
   }
   reply["found"] = true;
   reply["tokens"] = found->first;
-  if (proto::send_json(fd_, reply)) proto::send_binary(fd_, *found->second);
+  if (proto::send_json(fd_, reply)) proto::send_shared(fd_, *found->second);
 }
 
 void RunnerProcess::fail_all(const std::string& why) {

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/shared_blob.h"
 #include "supervisor/request_stream.h"
 
 namespace ebb::supervisor {
@@ -33,10 +34,10 @@ class RunnerProcess : public std::enable_shared_from_this<RunnerProcess> {
   // KV snapshot traffic (docs/protocol.md): the runner hands over snapshots before it frees
   // a context, and asks for one when a prompt may continue an earlier conversation.
   struct SnapshotHooks {
-    std::function<void(const nlohmann::json& header, std::string state)> on_snapshot;
+    std::function<void(const nlohmann::json& header, std::shared_ptr<const SharedBlob> state)> on_snapshot;
     // Returns {tokens, state} of the best snapshot for these prompt tokens, or nothing.
     // `have`: how many prompt tokens the runner's own slots already hold.
-    std::function<std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const std::string>>>(
+    std::function<std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const SharedBlob>>>(
         const std::vector<int32_t>& prompt, size_t have)>
         find;
   };

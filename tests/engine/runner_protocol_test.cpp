@@ -69,8 +69,8 @@ TEST_P(ReleaseAndRestore, SnapshotsFreeMemoryAndRestoreExactly) {
   EXPECT_EQ(snap["kv_cache_type"], "f16");
   ASSERT_EQ(snap["tokens"].size(), cached);
   auto blob = r.next();
-  ASSERT_TRUE(blob && blob->kind == proto::FrameKind::Binary);
-  EXPECT_EQ(blob->payload.size(), snap["bytes"].get<size_t>());
+  ASSERT_TRUE(blob && blob->kind == proto::FrameKind::Shared && blob->blob);
+  EXPECT_EQ(blob->blob->size(), snap["bytes"].get<size_t>());
   json released = r.next_json();
   ASSERT_EQ(released.value("type", ""), "kv_released") << released.dump();
   EXPECT_FALSE(released.contains("error"));
@@ -82,7 +82,7 @@ TEST_P(ReleaseAndRestore, SnapshotsFreeMemoryAndRestoreExactly) {
   std::printf("[release] flash_attn %d: kv %.1f MiB + compute %.1f MiB; RSS %.1f -> %.1f MiB (drop %.1f MiB = %.0f%%); "
               "snapshot of %zu tokens: %.2f MiB\n",
               flash_attn, kv / kMiB, compute / kMiB, rss_before / kMiB, rss_after / kMiB, drop / kMiB, 100 * drop / double(kv + compute),
-              cached, blob->payload.size() / kMiB);
+              cached, blob->blob->size() / kMiB);
   EXPECT_GE(drop, 0.8 * double(flash_attn ? kv + compute : kv));
 
   // A longer prompt that extends the first conversation: the runner asks for a snapshot.
@@ -92,7 +92,7 @@ TEST_P(ReleaseAndRestore, SnapshotsFreeMemoryAndRestoreExactly) {
   ASSERT_EQ(want["id"], 2);
   const size_t prompt2_tokens = want["tokens"].size();
   r.send({{"type", "restore"}, {"id", 2}, {"found", true}, {"tokens", snap["tokens"]}});
-  r.send_blob(blob->payload);
+  r.send_shared(*blob->blob);
   std::string text2;
   json done2 = r.wait_for("done", &text2);
   ASSERT_EQ(done2.value("done_reason", ""), "length") << done2.dump();
@@ -217,8 +217,10 @@ TEST(RunnerProtocol, ShutdownWithSaveSendsSnapshotsThenExits) {
   EXPECT_EQ(snap.value("type", ""), "snapshot");
   auto blob = r.next();
   ASSERT_TRUE(blob);
-  EXPECT_EQ(blob->kind, proto::FrameKind::Binary);
+  ASSERT_EQ(blob->kind, proto::FrameKind::Shared);
   EXPECT_FALSE(r.next(std::chrono::seconds(10)).has_value());  // EOF: the runner exited
+  // The snapshot's memory outlives the runner that wrote it.
+  EXPECT_EQ(blob->blob->view().size(), snap["bytes"].get<size_t>());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -83,7 +84,14 @@ class RunnerClient {
 
   pid_t pid() const { return pid_; }
   void send(const json& m) { ASSERT_TRUE(proto::send_json(fd_, m)); }
-  void send_blob(const std::string& b) { ASSERT_TRUE(proto::send_binary(fd_, b)); }
+  // Bytes as a sealed shared-memory frame, the way the supervisor sends a snapshot.
+  void send_blob(const std::string& b) {
+    auto blob = SharedBlob::create(b.size());
+    std::memcpy(blob->data(), b.data(), b.size());
+    blob->seal(b.size());
+    send_shared(*blob);
+  }
+  void send_shared(const SharedBlob& blob) { ASSERT_TRUE(proto::send_shared(fd_, blob)); }
 
   // The next frame, or nullopt after `timeout` or at EOF.
   std::optional<proto::Frame> next(std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
@@ -94,10 +102,7 @@ class RunnerClient {
       if (left.count() <= 0) return std::nullopt;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[1 << 16];
-      ssize_t n = ::read(fd_, buf, sizeof buf);
-      if (n <= 0) return std::nullopt;
-      decoder_.feed(buf, static_cast<size_t>(n));
+      if (proto::receive(fd_, decoder_) <= 0) return std::nullopt;
     }
   }
 
