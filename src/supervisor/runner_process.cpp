@@ -1,5 +1,4 @@
 #include "supervisor/runner_process.h"
-#include "supervisor/runner_environment.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -26,9 +25,6 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(const std::string& exe, Exit
   // Everything the child needs is prepared before fork: only async-signal-safe calls after it.
   std::string arg0 = "ebb", arg1 = "runner", arg2 = "--fd", arg3 = "3";
   char* argv[] = {arg0.data(), arg1.data(), arg2.data(), arg3.data(), nullptr};
-  std::vector<char*> envp;
-  for (const auto& kv : runner_environment()) envp.push_back(const_cast<char*>(kv.c_str()));
-  envp.push_back(nullptr);
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
@@ -41,7 +37,7 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(const std::string& exe, Exit
     if (::getppid() != parent) ::_exit(1);
     if (::dup2(sv[1], 3) < 0) ::_exit(1);
     ::close_range(4, ~0U, 0);
-    ::execve(exe.c_str(), argv, envp.data());
+    ::execv(exe.c_str(), argv);
     ::_exit(127);
   }
   ::close(sv[1]);

@@ -91,35 +91,6 @@ TEST(Memory, ReleaseKvReturnsTheBytesToTheOs) {
   EXPECT_EQ(ps_entry(s, "kvbig")["tier"], "ready");
 }
 
-// kB of anonymous huge pages a process maps, from smaps_rollup.
-uint64_t anon_huge_kb(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/smaps_rollup");
-  std::string key;
-  uint64_t kb = 0;
-  while (f >> key) {
-    if (key == "AnonHugePages:") {
-      f >> kb;
-      return kb;
-    }
-  }
-  return 0;
-}
-
-TEST(Memory, RunnersPutTheKvCacheOnHugePages) {
-  Server s({"--device-memory", "4GiB"}, kv_models());
-  generate(s, "kvbig", {{"num_ctx", 16384}, {"num_predict", 4}, {"temperature", 0}});
-  auto e = ps_entry(s, "kvbig");
-  pid_t runner = e["runner_pid"];
-  std::ifstream env_file("/proc/" + std::to_string(runner) + "/environ");
-  std::string env((std::istreambuf_iterator<char>(env_file)), std::istreambuf_iterator<char>());
-  EXPECT_NE(env.find("GLIBC_TUNABLES=glibc.malloc.hugetlb=1"), std::string::npos);
-  std::ifstream mode_file("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string mode((std::istreambuf_iterator<char>(mode_file)), std::istreambuf_iterator<char>());
-  if (mode.find("[never]") != std::string::npos) GTEST_SKIP() << "transparent huge pages are off on this machine";
-  // Most of the KV cache is touched when the context is created (it is cleared), so it shows up.
-  EXPECT_GE(anon_huge_kb(runner) * 1024, e["kv_bytes"].get<uint64_t>() / 2);
-}
-
 TEST(Memory, UnloadEndsTheProcessAndLocksTheFileInHostRam) {
   Server s({"--device-memory", "4GiB"}, kv_models());
   generate(s, "a");
