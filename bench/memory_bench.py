@@ -87,6 +87,12 @@ def req(target, prompt, n, stream):
 
 
 # ---------------------------------------------------------------------------------------------
+# Seconds ebb idles after release-kv/unload before a measured wake (--idle). On a VM whose
+# balloon driver reports free memory to the host (about 2 s after it is freed), memory reused at
+# once is still backed, memory reused after idle is not: only the latter is a real wake.
+IDLE = 5.0
+
+
 def part_a_b(work, runs, n_follow, sleep_s, res):
     m430 = common.model("m430")
     # The peer gets its own copy (its own inode, so its own page-cache pages): evicting one side's
@@ -128,9 +134,11 @@ def part_a_b(work, runs, n_follow, sleep_s, res):
         out = {"ready": follow(E)}
         admin(EBB_PORT, "release-kv", {"model": "m430"})
         assert ps_entry(EBB_PORT, "m430")["tier"] == "warm"
+        time.sleep(IDLE)
         out["warm"] = follow(E)
         admin(EBB_PORT, "unload", {"model": "m430"})
         wait_until(lambda: ps_entry(EBB_PORT, "m430") is None and "m430" in host_models(EBB_PORT), 30, "ebb host tier")
+        time.sleep(IDLE)
         out["host"] = follow(E)
         return out
 
@@ -175,11 +183,13 @@ def part_a_b(work, runs, n_follow, sleep_s, res):
         ready = med(lat(E, 3))
         admin(EBB_PORT, "unload", {"model": "m430"})
         wait_until(lambda: ps_entry(EBB_PORT, "m430") is None and "m430" in host_models(EBB_PORT), 30, "ebb host tier")
+        time.sleep(IDLE)
         host = lat(E)[0]
         admin(EBB_PORT, "unload", {"model": "m430", "tier": "cold"})
         wait_until(lambda: ps_entry(EBB_PORT, "m430") is None and "m430" not in host_models(EBB_PORT), 30, "ebb cold tier")
         servers.evict_file(str(m430))
         cached = servers.cached_bytes(str(m430))
+        time.sleep(IDLE)
         cold = lat(E)[0]
         return {"ready": ready, "host": host, "cold": cold, "cold_cached_bytes_before": cached,
                 "host_overhead": host - ready, "cold_overhead": cold - ready}
@@ -392,6 +402,7 @@ def part_k(work, res, ctxs=(512, 1024, 2048, 4096, 8192), n=3):
                     admin(EBB_FP_PORT, op, {"model": m["name"]})
                     if op == "unload":
                         wait_until(lambda: ps_entry(EBB_FP_PORT, m["name"]) is None, 30, "unload")
+                    time.sleep(IDLE)
                     out.append(req(t, q, 2, stream=False).raw_final.get("load_duration", 0) / 1e9)
                 return {"load_s": out}
             return f
@@ -466,7 +477,8 @@ def report(res, args) -> str:
         md.append(f"\n## (a) Follow-up turn\n\nA raw-prompt chat (`User: …\\nAssistant:`) of {A['conversation_tokens']} tokens; "
                   f"turn 1 prefill took {A['turn1']['ebb']['prefill_s']:.2f} s on ebb and {A['turn1']['peer']['prefill_s']:.2f} s on "
                   f"the peer. Each follow-up appends a new 8-word user line to turn 1 (a different one every time) and "
-                  f"streams 4 tokens; TTFT is measured at the client.\n\n"
+                  f"streams 4 tokens; TTFT is measured at the client. ebb stays idle for "
+                  f"{res['args'].get('idle', 0)} s after `release-kv` and after `unload` before the measured request.\n\n"
                   f"- ebb after `release-kv` (runner alive, KV snapshotted to RAM, then restored): {fmt(A['ebb_warm_ttft'], ' s')}, "
                   f"prefilled {A['ebb_warm_prefilled_tokens']} tokens after the restore\n"
                   f"- ebb after `unload` (runner exited, file in the host tier, snapshot restored in a new runner): "
@@ -496,7 +508,8 @@ def report(res, args) -> str:
         md.append(f"\n## (b) Wake overhead\n\nLatency of an 8-token request (non-streaming, new connection) minus the same request on a "
                   f"ready model. ebb: after `unload` (host tier: runner exited, file locked in RAM) and after `unload` with "
                   f"`tier: cold` followed by `posix_fadvise(DONTNEED)` on the file. Peer: after `--sleep-idle-seconds` put it "
-                  f"to sleep, and asleep with the file evicted the same way. Model file {B['model_file_bytes'] / 2**20:.0f} MiB.\n\n")
+                  f"to sleep, and asleep with the file evicted the same way. ebb stays idle for {res['args'].get('idle', 0)} s "
+                  f"before each measured wake. Model file {B['model_file_bytes'] / 2**20:.0f} MiB.\n\n")
         md.append(common.md_table([[i + 1, fmt(e["ready"]), fmt(e["host"]), fmt(e["cold"]), fmt(p["ready"]), fmt(p["wake"]), fmt(p["cold"])]
                                    for i, (e, p) in enumerate(zip(B["runs"]["ebb"], B["runs"]["peer"]))],
                                   ["run", "ebb ready", "ebb host", "ebb cold", "peer ready", "peer wake", "peer cold"]))
@@ -599,6 +612,9 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--followup-tokens", type=int, default=1500)
     ap.add_argument("--sleep", type=int, default=2, help="llama-server --sleep-idle-seconds")
+    ap.add_argument("--idle", type=float, default=5.0,
+                    help="seconds ebb stays idle after release-kv/unload before the measured request "
+                         "(freed memory then behaves as after a real idle period; see bench/README.md)")
     ap.add_argument("--no-real-7b", action="store_true", help="skip loading the 7B model for real")
     ap.add_argument("--fp-sizes", default="t20,m120,m430")
     ap.add_argument("--fp-quants", default="q8_0,q4_0")
@@ -608,6 +624,8 @@ def main():
     ap.add_argument("--analysis", metavar="MD", help="with --report-only: add this analysis section")
     ap.add_argument("--name", default="memory")
     args = ap.parse_args()
+    global IDLE
+    IDLE = args.idle
     if args.report_only:
         return report_only(args)
     parts = set(args.parts.split(","))
