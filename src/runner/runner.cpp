@@ -28,6 +28,9 @@ namespace proto = ebb::protocol;
 // batch (logits included), and its output buffer grows to n_vocab floats per output and stays:
 // a small chunk bounds that (64 x 128k vocab = 32 MiB).
 constexpr size_t kEmbedTokensPerDecode = 64;
+// A busy slot's prefix is copied into a free slot only when it saves at least this many tokens
+// of prefill (the copy moves a whole per-slot KV buffer).
+constexpr size_t kMinSharedPrefix = 32;
 
 int64_t ns_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
@@ -325,6 +328,30 @@ class Runner {
     return target;
   }
 
+  // A prefix shared with a busy slot (one system prompt for many users). When it beats every free
+  // slot by kMinSharedPrefix tokens, the busy slot's sequence is copied into a free slot and cut
+  // back to the shared prefix, so only the rest is prefilled. Across KV streams llama.cpp copies
+  // the whole stream buffer at the start of the next decode, hence the minimum gain.
+  Slot* share_prefix(const std::vector<Token>& prompt, size_t best_len) {
+    Slot* src = nullptr;
+    size_t len = 0;
+    for (auto& s : slots_) {
+      if (!s.active || s.embed) continue;
+      size_t l = common_prefix(s.cache, prompt);  // s.cache: tokens whose KV is computed
+      if (l > len) src = &s, len = l;
+    }
+    if (!src || len < best_len + kMinSharedPrefix) return nullptr;
+    Slot* dst = restore_target();
+    if (!dst) return nullptr;
+    llama_memory_t mem = llama_get_memory(engine_->ctx());
+    llama_memory_seq_rm(mem, dst->seq, -1, -1);
+    llama_memory_seq_cp(mem, src->seq, dst->seq, -1, -1);
+    llama_memory_seq_rm(mem, dst->seq, static_cast<llama_pos>(len), -1);
+    dst->cache.assign(src->cache.begin(), src->cache.begin() + static_cast<std::ptrdiff_t>(len));
+    spdlog::debug("runner: slot {} takes {} prompt tokens from busy slot {}", dst->seq, len, src->seq);
+    return dst;
+  }
+
   // Loads the request's snapshot into a free slot if it beats what the slots already hold.
   Slot* restore_snapshot(PendingRequest& r, size_t best_len, int64_t& restore_ns) {
     if (!r.snapshot_state || common_prefix(r.snapshot_tokens, *r.prompt) <= best_len) return nullptr;
@@ -386,6 +413,12 @@ class Runner {
       size_t best_len = 0;
       Slot* best = best_free_slot(*r.prompt, best_len);
       if (!best) return;  // all busy: wait for a slot
+      if (Slot* shared = share_prefix(*r.prompt, best_len)) {
+        start(*shared, r.id, std::move(*r.prompt), std::move(r.options), std::move(r.sampler), r.truncate);
+        shared->shared_tokens = static_cast<int32_t>(shared->prefill_pos);
+        it = pending_.erase(it);
+        continue;
+      }
       if (r.msg.value("snapshots", false) && r.snapshot == PendingRequest::Snapshot::NotAsked &&
           best_len + 1 < r.prompt->size()) {
         spdlog::debug("runner: request {} asks for a snapshot ({} prompt tokens)", r.id, r.prompt->size());
@@ -435,6 +468,7 @@ class Runner {
     s.prompt_evaluated = static_cast<int32_t>(s.prompt.size() - reuse);
     s.restored_tokens = 0;
     s.restore_ns = 0;
+    s.shared_tokens = 0;
     s.started = Clock::now();
   }
 
@@ -453,7 +487,8 @@ class Runner {
           {"eval_count", s.generated},
           {"eval_duration", prefilled ? ns_between(s.prefill_done, now) : 0},
           {"restored_tokens", s.restored_tokens},
-          {"restore_duration", s.restore_ns}});
+          {"restore_duration", s.restore_ns},
+          {"shared_tokens", s.shared_tokens}});
     // Tokens beyond what the KV holds are dropped from the cache record.
     if (s.prefilling()) {
       s.cache.resize(s.prefill_pos);

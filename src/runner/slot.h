@@ -32,6 +32,7 @@ struct Slot {
   int32_t prompt_evaluated = 0;
   int32_t restored_tokens = 0;  // prompt tokens taken from a restored snapshot
   int64_t restore_ns = 0;       // time spent restoring that snapshot
+  int32_t shared_tokens = 0;    // prompt tokens copied from another slot's sequence
   Clock::time_point started, prefill_done;
   int batch_index = -1;         // logits row in the current batch, -1 if none
   std::optional<EmbedJob> embed;

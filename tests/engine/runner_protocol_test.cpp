@@ -188,6 +188,66 @@ TEST(RunnerProtocol, ParkedRequestsDoNotBlockAndCanBeCancelled) {
   EXPECT_LE(next["prompt_eval_count"].get<int>(), 1);
 }
 
+// Messages for request `id` until its "done"; its streamed text lands in `text`.
+json done_of(RunnerClient& r, uint64_t id, std::string* text) {
+  for (;;) {
+    json m = r.next_json();
+    if (m.empty()) return m;
+    if (m.value("id", uint64_t{0}) != id) continue;
+    if (m.value("type", "") == "token") *text += m.value("text", "");
+    if (m.value("type", "") == "done" || m.value("type", "") == "error") return m;
+  }
+}
+
+TEST(RunnerProtocol, ABusySlotSharesItsPrefixWithANewRequest) {
+  const std::string system = long_prompt();
+  const std::string question = " Question: where did the fox go after the river?";
+  std::string alone;
+  json reference;
+  int system_tokens = 0;
+  {
+    RunnerClient solo;
+    solo.load(params(2048, 2));
+    reference = solo.generate(gen(2, system + question), &alone);
+  }
+  {
+    RunnerClient count;
+    count.load(params(2048, 2));
+    std::string ignored;
+    system_tokens = count.generate(gen(1, system), &ignored)["prompt_eval_count"];
+  }
+  ASSERT_GT(system_tokens, 500);
+  const int prompt_tokens = reference["prompt_eval_count"];
+
+  RunnerClient r;
+  r.load(params(2048, 2));
+  json first = gen(1, system + " Story: once upon a time");
+  first["options"]["num_predict"] = 1000;  // stays busy for the whole test (and fits: no truncation)
+  r.send(first);
+  for (json m = r.next_json(); !(m.value("type", "") == "token" && m.value("id", 0) == 1); m = r.next_json())
+    ASSERT_FALSE(m.empty() || m.value("type", "") == "done");
+  // Request 1 is decoding and its prompt's KV is computed: request 2 copies the shared part.
+  r.send(gen(2, system + question));
+  std::string text;
+  json done = done_of(r, 2, &text);
+  ASSERT_EQ(done.value("type", ""), "done") << done.dump();
+  const int shared = done["shared_tokens"], evaluated = done["prompt_eval_count"];
+  EXPECT_GE(shared, system_tokens - 2) << "the system prompt is shared";  // the last word may tokenize apart
+  EXPECT_EQ(shared + evaluated, prompt_tokens);
+  EXPECT_EQ(text, alone) << "greedy output with a copied prefix equals a cold run";
+  EXPECT_EQ(done["done_reason"], "length");
+
+  // A third request after request 2 freed its slot reuses that slot's own cache instead.
+  std::string text3;
+  r.send(gen(3, system + question));
+  json done3 = done_of(r, 3, &text3);
+  EXPECT_EQ(done3["shared_tokens"], 0);
+  EXPECT_LE(done3["prompt_eval_count"].get<int>(), 1);
+  r.send({{"type", "cancel"}, {"id", 1}});
+  std::string ignored;
+  EXPECT_EQ(done_of(r, 1, &ignored)["done_reason"], "cancelled");
+}
+
 TEST(RunnerProtocol, CreateContextAndStats) {
   RunnerClient r;
   json ready = r.load(params(2048));
