@@ -31,6 +31,7 @@ constexpr size_t kEmbedTokensPerDecode = 64;
 // A busy slot's prefix is copied into a free slot only when it saves at least this many tokens
 // of prefill (the copy moves a whole per-slot KV buffer).
 constexpr size_t kMinSharedPrefix = 32;
+constexpr size_t kFlushBytes = 256 * 1024;
 
 int64_t ns_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
@@ -48,10 +49,12 @@ class Runner {
   int run() {
     send({{"type", "hello"}, {"protocol", proto::kProtocolVersion}, {"pid", getpid()}, {"process", process_json()}});
     for (;;) {
+      flush();  // one write per step for every slot's tokens
       // Block for input only when nothing can move: no active slot and no request that could start.
       if (!pump_messages(/*block=*/!busy() && !startable())) return 0;
-      if (shutdown_) return 0;
+      if (shutdown_) return flush(), 0;
       assign_pending();
+      flush();  // answers to what just arrived (accepted, errors, want_snapshot) go before the step
       if (busy()) step();
     }
   }
@@ -66,8 +69,19 @@ class Runner {
   llama_batch batch_{};
   bool batch_ready_ = false;
   bool shutdown_ = false;
+  std::string out_;  // queued frames, see send()
 
-  void send(const json& m) { proto::send_json(fd_, m); }
+  // Messages are queued and written once per scheduling step (flush), so 32 slots' tokens cost
+  // one syscall and one wake-up of the supervisor's reader, not 32.
+  void send(const json& m) {
+    out_ += proto::encode_frame(proto::FrameKind::Json, m.dump(-1, ' ', false, json::error_handler_t::replace));
+    if (out_.size() >= kFlushBytes) flush();
+  }
+  void flush() {
+    if (out_.empty()) return;
+    proto::write_all(fd_, out_);
+    out_.clear();
+  }
 
   bool startable() const {
     for (const auto& r : pending_)
@@ -221,6 +235,7 @@ class Runner {
             {"flash_attn", p.flash_attn ? json(*p.flash_attn) : json()},
             {"bytes", state->size()},
             {"save_ns", ns_between(t0, Clock::now())}});
+      flush();  // the header goes first
       proto::send_shared(fd_, *state);
     }
   }
