@@ -75,6 +75,8 @@ int serve(const ServeArgs& a) {
   mc.timers.kv_idle = cfg.memory.kv_idle;
   mc.timers.keep_alive = cfg.memory.keep_alive.is_forever() ? memory::KeepAlive::forever() : memory::KeepAlive::after(cfg.memory.keep_alive.duration);
   mc.timers.host_keep = cfg.memory.host_keep;
+  mc.queue_timeout = cfg.memory.queue_timeout;
+  mc.queue_capacity = cfg.memory.queue_capacity;
   spdlog::info("device {} ({}): total {}, headroom {}, budget {}; host budget {}, snapshots {}", dev.id, dev.name, format_bytes(dev.total),
                format_bytes(mc.headroom), format_bytes(dev.total - mc.headroom), format_bytes(mc.host_budget), format_bytes(mc.snapshot_budget));
   supervisor::ModelManager manager(mc);

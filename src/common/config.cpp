@@ -172,7 +172,8 @@ class ConfigReader {
   void read_memory(const toml::node& node, MemoryConfig& memory) {
     const toml::table& t = table(node, "memory");
     check_keys(t, "memory",
-               {"headroom", "kv_idle", "keep_alive", "host_keep", "host_budget", "snapshot_budget", "device_memory"});
+               {"headroom", "kv_idle", "keep_alive", "host_keep", "host_budget", "snapshot_budget", "device_memory",
+                "queue_timeout", "queue_capacity"});
     if (const auto* n = t.get("headroom")) memory.headroom = size_or_percent(*n, "memory.headroom");
     if (const auto* n = t.get("kv_idle")) memory.kv_idle = duration(*n, "memory.kv_idle");
     if (const auto* n = t.get("keep_alive")) memory.keep_alive = keep_alive(*n, "memory.keep_alive");
@@ -185,6 +186,8 @@ class ConfigReader {
       memory.device_memory = bytes(*n, "memory.device_memory");
       if (*memory.device_memory == 0) fail(*n, "memory.device_memory", "must be more than 0 bytes");
     }
+    if (const auto* n = t.get("queue_timeout")) memory.queue_timeout = duration(*n, "memory.queue_timeout");
+    if (const auto* n = t.get("queue_capacity")) memory.queue_capacity = integer(*n, "memory.queue_capacity", 0, 1 << 20);
   }
 
   ModelConfig read_model(const toml::node& node, size_t index) {

@@ -63,6 +63,9 @@ struct MemoryConfig {
   Headroom host_budget{true, 50};      // of RAM
   Headroom snapshot_budget{true, 10};  // of RAM, counted inside host_budget
   std::optional<uint64_t> device_memory;  // emulated device total
+  // Requests that wait for busy models to free device memory: at most this many, this long each.
+  std::chrono::milliseconds queue_timeout = std::chrono::seconds(60);
+  uint32_t queue_capacity = 64;
 };
 
 struct Config {

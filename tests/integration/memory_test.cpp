@@ -167,6 +167,44 @@ TEST(Memory, PinnedModelsAreNeverEvictedAnd503SaysWhy) {
   EXPECT_EQ(tier_of(s, "a"), "host");
 }
 
+TEST(Memory, RequestsWaitForBusyModelsInABoundedQueue) {
+  const json big = {{"num_ctx", 8192}, {"num_predict", 2}, {"temperature", 0}};
+  uint64_t one = 0;
+  {
+    Server probe({"--device-memory", "8GiB"}, kv_models());
+    generate(probe, "a", big);
+    one = ps_entry(probe, "a")["estimated_bytes"];
+  }
+  fs::path cfg = write_config("[memory]\nqueue_timeout = \"2s\"\nqueue_capacity = 1\n");
+  Server s({"--config", cfg.string(), "--device-memory", std::to_string(one * 3 / 2), "--headroom", "0"}, kv_models());
+
+  // "a" stays busy: an endless stream (num_predict -1 fills 8192 cells) until the client leaves.
+  int stream = send_generate_raw(s.port(), {{"model", "a"}, {"prompt", "x"}, {"options", {{"num_ctx", 8192}, {"num_predict", -1}}}});
+  ASSERT_GE(stream, 0);
+  ASSERT_TRUE(read_first_chunk(stream));
+
+  // "b" needs a's bytes: it waits in the queue, the only place there is.
+  std::pair<int, std::string> waited;
+  std::thread waiter([&] { waited = s.post("/api/generate", {{"model", "b"}, {"prompt", "x"}, {"stream", false}, {"options", big}}); });
+  EXPECT_TRUE(wait_until([&] { return s.get("/api/memory").value("waiting_requests", 0) == 1; }));  // no ASSERT: the thread must be joined
+  // The queue is full: "c" is refused at once.
+  auto [full_status, full_text] = s.post("/api/generate", {{"model", "c"}, {"prompt", "x"}, {"stream", false}, {"options", big}});
+  EXPECT_EQ(full_status, 503);
+  EXPECT_NE(full_text.find("too many requests waiting"), std::string::npos) << full_text;
+  // "b" gives up after queue_timeout, with the reason.
+  waiter.join();
+  EXPECT_EQ(waited.first, 503);
+  EXPECT_NE(waited.second.find("timed out"), std::string::npos) << waited.second;
+  EXPECT_NE(waited.second.find("busy: a"), std::string::npos) << waited.second;
+  EXPECT_EQ(tier_of(s, "a"), "ready");
+
+  // Once "a" is free, "b" takes its place.
+  ::close(stream);
+  EXPECT_TRUE(wait_until([&] { return s.get("/api/memory").value("waiting_requests", 1) == 0; }));
+  generate(s, "b", big);
+  EXPECT_NE(tier_of(s, "a"), "ready") << "a gave way (its KV at least)";
+}
+
 TEST(Memory, ConcurrentRequestsNeverExceedTheBudget) {
   uint64_t one = 0;
   {

@@ -1,7 +1,10 @@
 #pragma once
 // Starts the real `ebb serve` on an ephemeral port with synthetic models, for integration tests.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,6 +153,38 @@ class Server {
   int port_ = -1;
   FILE* out_ = nullptr;
 };
+
+// Sends POST /api/generate over a raw socket and returns the socket without reading the answer;
+// closing it is hanging up. -1 on failure.
+inline int send_generate_raw(int port, const json& body) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  std::string payload = body.dump();
+  std::string req = "POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                    std::to_string(payload.size()) + "\r\n\r\n" + payload;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Reads a streaming answer until its first generated chunk. False at EOF.
+inline bool read_first_chunk(int fd) {
+  std::string got;
+  char buf[4096];
+  while (got.find("\"response\"") == std::string::npos) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return false;
+    got.append(buf, n);
+  }
+  return true;
+}
 
 // pids of this server's runner children.
 inline std::vector<pid_t> runner_pids(pid_t server) {

@@ -286,25 +286,12 @@ TEST_F(Serving, EightParallelRequestsAllComplete) {
 // Sends a request over a raw socket, then hangs up: a streaming one after its first chunk,
 // another after `wait`.
 void start_and_abandon(int port, const json& body, std::chrono::milliseconds wait = {}) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fd = send_generate_raw(port, body);
   ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  std::string payload = body.dump();
-  std::string req = "POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
-                    std::to_string(payload.size()) + "\r\n\r\n" + payload;
-  ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
-  std::string got;
-  char buf[4096];
-  if (wait.count() > 0) std::this_thread::sleep_for(wait);
-  while (wait.count() == 0 && got.find("\"response\"") == std::string::npos) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    ASSERT_GT(n, 0);
-    got.append(buf, n);
-  }
+  if (wait.count() > 0)
+    std::this_thread::sleep_for(wait);
+  else
+    EXPECT_TRUE(read_first_chunk(fd));
   ::close(fd);
 }
 

@@ -36,6 +36,8 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.memory.host_budget, (ebb::Headroom{true, 50}));
   EXPECT_EQ(c.memory.snapshot_budget, (ebb::Headroom{true, 10}));
   EXPECT_FALSE(c.memory.device_memory.has_value());
+  EXPECT_EQ(c.memory.queue_timeout, 60s);
+  EXPECT_EQ(c.memory.queue_capacity, 64u);
   EXPECT_TRUE(c.models.empty());
 }
 
@@ -53,6 +55,8 @@ host_keep = "2h"
 host_budget = "16GiB"
 snapshot_budget = "5%"
 device_memory = "8GiB"
+queue_timeout = "90s"
+queue_capacity = 8
 
 [[model]]
 name = "qwen2-7b"
@@ -86,6 +90,8 @@ flash_attn = "auto"
   EXPECT_EQ(c.memory.host_budget.bytes_of(64ULL << 30), 16ULL << 30);
   EXPECT_EQ(c.memory.snapshot_budget.bytes_of(1000), 50u);
   EXPECT_EQ(c.memory.device_memory, 8ULL << 30);
+  EXPECT_EQ(c.memory.queue_timeout, 90s);
+  EXPECT_EQ(c.memory.queue_capacity, 8u);
 
   ASSERT_EQ(c.models.size(), 3u);
   const auto& q = c.models[0];
