@@ -583,27 +583,8 @@ def report(res, args) -> str:
             slope = (b["warm_load_s"] - a["warm_load_s"]) / ((b["kv_bytes"] - a["kv_bytes"]) / 2**20)
             md.append(f"\nContext re-creation grows by {slope * 1e3:.2f} ms per MiB of KV "
                       f"({1 / slope / 1024:.1f} GiB/s): allocating and clearing the KV buffer dominates.\n")
-    if res.get("notes"):
-        md.append("\n## Run notes\n\n" + "\n".join(f"- {n}" for n in res["notes"]) + "\n")
-    if res.get("analysis"):
-        md.append("\n## Analysis: targets missed and why\n\n" + res["analysis"].strip() + "\n")
+    md.append(common.report_tail(res))
     return "".join(md)
-
-
-def report_only(args):
-    """Re-render the markdown from a run's JSON (optionally adding a hand-written analysis, whose
-    numbers must come from that JSON or the run's logs)."""
-    import argparse as _ap
-    import json as _json
-    res = _json.loads(Path(args.report_only).read_text())
-    if args.analysis:
-        res["analysis"] = Path(args.analysis).read_text()
-    run_args = _ap.Namespace(**res["args"])
-    name = Path(args.report_only).stem.split("-", 3)[-1]
-    out_md = Path(args.report_only).with_suffix(".md")
-    out_md.write_text(report(res, run_args))
-    Path(args.report_only).write_text(_json.dumps(res, indent=1) + "\n")
-    log(f"rewrote {out_md} ({name})")
 
 
 def main():
@@ -627,7 +608,7 @@ def main():
     global IDLE
     IDLE = args.idle
     if args.report_only:
-        return report_only(args)
+        return common.report_only(args.report_only, args.analysis, report)
     parts = set(args.parts.split(","))
     work = common.workdir("memory")
     common.snapshot_ebb(work)

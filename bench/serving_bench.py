@@ -81,7 +81,7 @@ def main():
     ap.add_argument("--name", default="serving")
     args = ap.parse_args()
     if args.report_only:
-        return report_only(args)
+        return common.report_only(args.report_only, args.analysis, report)
     parts = set(args.parts.split(","))
     levels = [int(x) for x in args.clients.split(",")]
     work = common.workdir("serving")
@@ -296,27 +296,8 @@ def report(res, args) -> str:
                            ms(Q["lat1_runs"]["ebb"][i]["p50"]), ms(Q["lat1_runs"]["peer"][i]["p50"])])
         md.append(common.md_table(rr, ["connection", "run", "ebb QPS", "peer QPS", "errors ebb/peer", "listen overflows ebb/peer",
                                        "ebb 1-token p50", "peer 1-token p50"]))
-    if res.get("notes"):
-        md.append("\n## Run notes\n\n" + "\n".join(f"- {n}" for n in res["notes"]) + "\n")
-    if res.get("analysis"):
-        md.append("\n## Analysis: targets missed and why\n\n" + res["analysis"].strip() + "\n")
+    md.append(common.report_tail(res))
     return "".join(md)
-
-
-def report_only(args):
-    """Re-render the markdown from a run's JSON (optionally adding a hand-written analysis, whose
-    numbers must come from that JSON or the run's logs)."""
-    import argparse as _ap
-    import json as _json
-    res = _json.loads(Path(args.report_only).read_text())
-    if args.analysis:
-        res["analysis"] = Path(args.analysis).read_text()
-    run_args = _ap.Namespace(**res["args"])
-    name = Path(args.report_only).stem.split("-", 3)[-1]
-    out_md = Path(args.report_only).with_suffix(".md")
-    out_md.write_text(report(res, run_args))
-    Path(args.report_only).write_text(_json.dumps(res, indent=1) + "\n")
-    log(f"rewrote {out_md} ({name})")
 
 
 if __name__ == "__main__":

@@ -128,6 +128,30 @@ def machine_header(m: dict, title: str) -> str:
             f"- load average at start: {m['loadavg_start']}; CPU pressure at start: `{m.get('cpu_pressure_start', '')}`\n")
 
 
+def report_tail(res: dict) -> str:
+    """The end of every results page: run notes, then the hand-written analysis, if any."""
+    md = ""
+    if res.get("notes"):
+        md += "\n## Run notes\n\n" + "\n".join(f"- {n}" for n in res["notes"]) + "\n"
+    if res.get("analysis"):
+        md += "\n## Analysis: targets missed and why\n\n" + res["analysis"].strip() + "\n"
+    return md
+
+
+def report_only(results_json: str, analysis_md: str | None, report) -> None:
+    """Re-render the markdown of a recorded run with `report(res, args)`, optionally adding a
+    hand-written analysis (its numbers must come from that run's JSON or logs)."""
+    import argparse
+    path = Path(results_json)
+    res = json.loads(path.read_text())
+    if analysis_md:
+        res["analysis"] = Path(analysis_md).read_text()
+    out_md = path.with_suffix(".md")
+    out_md.write_text(report(res, argparse.Namespace(**res["args"])))
+    path.write_text(json.dumps(res, indent=1) + "\n")
+    log(f"rewrote {out_md}")
+
+
 def loadavg() -> str:
     return open("/proc/loadavg").read().strip()
 

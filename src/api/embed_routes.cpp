@@ -75,28 +75,20 @@ int64_t ns_since(Clock::time_point t0) {
 
 void handle_embed(const httplib::Request& req, httplib::Response& res, ServerContext ctx, bool legacy) {
   const auto t0 = Clock::now();
-  auto body = parse_body(req, res);
-  if (!body) return;
-  EmbedRequest r;
-  try {
-    r = parse_embed_request(*body, legacy);
-  } catch (const std::invalid_argument& e) {
-    return send_error(res, 400, e.what());
-  }
-  for (const auto& k : r.options.unknown) spdlog::warn("ignoring unknown option '{}'", k);
-  auto entry = ctx.registry.find(r.model);
-  if (!entry) return send_error(res, 404, "model '" + r.model + "' not found");
+  auto read = read_model_request<EmbedRequest>(req, res, ctx, [&](const json& b) { return parse_embed_request(b, legacy); });
+  if (!read) return;
+  auto& [r, entry] = *read;
 
   const ClientWatch client(req.remote_addr, req.remote_port);
   std::vector<std::vector<float>> vectors;
   int64_t load_ns = 0, tokens = 0;
   if (r.inputs.empty()) {  // no input: only load the model, as Ollama does
-    auto lease = acquire_lease(ctx, *entry, r.options.context, r.keep_alive, client, res);
+    auto lease = acquire_lease(ctx, entry, r.options.context, r.keep_alive, client, res);
     if (!lease) return;
     load_ns = lease->load_ns();
   } else {
     json msg = {{"type", "embed"}, {"inputs", r.inputs}, {"truncate", r.truncate}};
-    auto call = start_call(ctx, *entry, r.options.context, r.keep_alive, msg, client, res);
+    auto call = start_call(ctx, entry, r.options.context, r.keep_alive, msg, client, res);
     if (!call) return;
     std::optional<StreamEvent> ev = next_event(*call, client);
     while (ev && ev->kind == StreamEvent::Kind::Token) ev = next_event(*call, client);

@@ -92,26 +92,17 @@ void load_or_unload(const GenerateRequest& r, const supervisor::ModelEntry& entr
 
 void handle_generation(const httplib::Request& req, httplib::Response& res, ServerContext ctx, bool chat) {
   auto t0 = Clock::now();
-  auto body = parse_body(req, res);
-  if (!body) return;
-  GenerateRequest r;
-  try {
-    r = parse_generate_request(*body, chat);
-  } catch (const std::invalid_argument& e) {
-    return send_error(res, 400, e.what());
-  }
-  for (const auto& k : r.options.unknown) spdlog::warn("ignoring unknown option '{}'", k);
-
-  auto entry = ctx.registry.find(r.model);
-  if (!entry) return send_error(res, 404, "model '" + r.model + "' not found");
+  auto read = read_model_request<GenerateRequest>(req, res, ctx, [&](const json& b) { return parse_generate_request(b, chat); });
+  if (!read) return;
+  auto& [r, entry] = *read;
   const ClientWatch client(req.remote_addr, req.remote_port);
-  if (r.empty) return load_or_unload(r, *entry, client, res, ctx, chat, t0);
+  if (r.empty) return load_or_unload(r, entry, client, res, ctx, chat, t0);
 
   auto gen = std::make_shared<Generation>();
   gen->t0 = t0;
   gen->model = r.model;
   gen->shape.chat = chat;
-  auto call = start_call(ctx, *entry, r.options.context, r.keep_alive, r.runner_msg, client, res);
+  auto call = start_call(ctx, entry, r.options.context, r.keep_alive, r.runner_msg, client, res);
   if (!call) return;
   gen->call = std::move(*call);
 

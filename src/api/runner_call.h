@@ -4,15 +4,42 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <utility>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "api/client_watch.h"
+#include "api/http_util.h"
 #include "api/server.h"
 #include "supervisor/request_stream.h"
 
 namespace ebb::api {
+
+// The common start of a model request: the body parsed by `parse` (400 on std::invalid_argument),
+// unknown options logged, the model looked up (404). nullopt once `res` has been answered.
+template <class Request, class Parse>
+std::optional<std::pair<Request, supervisor::ModelEntry>> read_model_request(const httplib::Request& req, httplib::Response& res,
+                                                                           ServerContext ctx, Parse&& parse) {
+  auto body = parse_body(req, res);
+  if (!body) return std::nullopt;
+  Request r;
+  try {
+    r = parse(*body);
+  } catch (const std::invalid_argument& e) {
+    send_error(res, 400, e.what());
+    return std::nullopt;
+  }
+  for (const auto& k : r.options.unknown) spdlog::warn("ignoring unknown option '{}'", k);
+  auto entry = ctx.registry.find(r.model);
+  if (!entry) {
+    send_error(res, 404, "model '" + r.model + "' not found");
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(r), std::move(*entry));
+}
 
 struct RunnerCall {
   std::unique_ptr<supervisor::ModelManager::Lease> lease;

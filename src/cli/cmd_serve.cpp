@@ -22,7 +22,7 @@ namespace ebb::cli {
 namespace {
 
 struct ServeArgs {
-  std::string host, models, config, device_memory, headroom;
+  std::string host, models, config, device_memory, headroom, kv_disk;
 };
 
 std::string self_exe() {
@@ -77,6 +77,8 @@ int serve(const ServeArgs& a) {
   mc.timers.host_keep = cfg.memory.host_keep;
   mc.queue_timeout = cfg.memory.queue_timeout;
   mc.queue_capacity = cfg.memory.queue_capacity;
+  mc.kv_disk = !a.kv_disk.empty() ? a.kv_disk : cfg.memory.kv_disk;
+  mc.kv_disk_budget = cfg.memory.kv_disk_budget;
   spdlog::info("device {} ({}): total {}, headroom {}, budget {}; host budget {}, snapshots {}", dev.id, dev.name, format_bytes(dev.total),
                format_bytes(mc.headroom), format_bytes(dev.total - mc.headroom), format_bytes(mc.host_budget), format_bytes(mc.snapshot_budget));
   supervisor::ModelManager manager(mc);
@@ -99,11 +101,14 @@ int serve(const ServeArgs& a) {
     int s = 0;
     sigwait(&set, &s);
     spdlog::info("signal {}: shutting down", s);
+    // Runners first, while the HTTP threads live: a runner dies with the thread that spawned it
+    // (PR_SET_PDEATHSIG), and with --kv-disk it must save its slots before it goes.
+    manager.stop_all();
     http.stop();
   });
   sig.detach();
   http.listen();
-  manager.stop_all();
+  manager.stop_all();  // when listening failed; a no-op after the signal
   return 0;
 }
 
@@ -117,6 +122,7 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("--config", a->config, "TOML config file");
   cmd->add_option("--device-memory", a->device_memory, "emulated device total, e.g. 8GiB (CPU-only machines)");
   cmd->add_option("--headroom", a->headroom, "device headroom, e.g. 20% or 2GiB");
+  cmd->add_option("--kv-disk", a->kv_disk, "spill KV snapshots to this directory; they also survive a restart");
   cmd->callback([a] {
     try {
       std::exit(serve(*a));

@@ -173,7 +173,7 @@ class ConfigReader {
     const toml::table& t = table(node, "memory");
     check_keys(t, "memory",
                {"headroom", "kv_idle", "keep_alive", "host_keep", "host_budget", "snapshot_budget", "device_memory",
-                "queue_timeout", "queue_capacity"});
+                "queue_timeout", "queue_capacity", "kv_disk", "kv_disk_budget"});
     if (const auto* n = t.get("headroom")) memory.headroom = size_or_percent(*n, "memory.headroom");
     if (const auto* n = t.get("kv_idle")) memory.kv_idle = duration(*n, "memory.kv_idle");
     if (const auto* n = t.get("keep_alive")) memory.keep_alive = keep_alive(*n, "memory.keep_alive");
@@ -188,6 +188,8 @@ class ConfigReader {
     }
     if (const auto* n = t.get("queue_timeout")) memory.queue_timeout = duration(*n, "memory.queue_timeout");
     if (const auto* n = t.get("queue_capacity")) memory.queue_capacity = integer(*n, "memory.queue_capacity", 0, 1 << 20);
+    if (const auto* n = t.get("kv_disk")) memory.kv_disk = string(*n, "memory.kv_disk");
+    if (const auto* n = t.get("kv_disk_budget")) memory.kv_disk_budget = bytes(*n, "memory.kv_disk_budget");
   }
 
   ModelConfig read_model(const toml::node& node, size_t index) {

@@ -66,6 +66,8 @@ struct MemoryConfig {
   // Requests that wait for busy models to free device memory: at most this many, this long each.
   std::chrono::milliseconds queue_timeout = std::chrono::seconds(60);
   uint32_t queue_capacity = 64;
+  std::string kv_disk;                      // spill KV snapshots to this directory (empty: off)
+  uint64_t kv_disk_budget = 16ull << 30;
 };
 
 struct Config {

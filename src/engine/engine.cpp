@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -50,8 +51,10 @@ Engine::Engine(const LoadParams& p) : params_(p) {
     mp.no_alloc = true;
     mp.load_mode = LLAMA_LOAD_MODE_NONE;
   }
+  auto t0 = std::chrono::steady_clock::now();
   model_ = llama_model_load_from_file(p.path.c_str(), mp);
   if (!model_) throw std::runtime_error("llama.cpp could not load '" + p.path + "'");
+  model_load_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
   vocab_ = llama_model_get_vocab(model_);
   if (params_.num_ctx == 0) params_.num_ctx = 4096;
   uint32_t train = n_ctx_train();
@@ -94,8 +97,10 @@ void Engine::create_context() {
   cp.no_perf = true;
   cp.embeddings = params_.embeddings;
   cp.pooling_type = LLAMA_POOLING_TYPE_NONE;  // per-token embeddings; see Engine::pooling()
+  auto t0 = std::chrono::steady_clock::now();
   ctx_ = llama_init_from_model(model_, cp);
   if (!ctx_) throw std::runtime_error("llama.cpp could not create a context (n_ctx " + std::to_string(cp.n_ctx) + ")");
+  context_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
 }
 
 void Engine::set_num_ctx(uint32_t num_ctx) {

@@ -65,6 +65,9 @@ class Engine {
   // Changes the per-slot context of the next create_context (capped at the trained length).
   void set_num_ctx(uint32_t num_ctx);
   const LoadParams& params() const { return params_; }
+  // How long the weights took to load, and the last create_context.
+  int64_t model_load_ns() const { return model_load_ns_; }
+  int64_t context_ns() const { return context_ns_; }
 
   std::vector<Token> tokenize(const std::string& text, bool add_special) const;
   std::string piece(Token t) const;
@@ -95,6 +98,8 @@ class Engine {
   std::unique_ptr<ChatTemplate> templates_;
   std::map<std::string, uint64_t> predicted_mapped_;  // dry run: mmapped weight spans by buffer type
   MemoryBreakdown weights_only_;                       // memory() while the context is freed
+  int64_t model_load_ns_ = 0;
+  int64_t context_ns_ = 0;
 };
 
 }  // namespace ebb::engine

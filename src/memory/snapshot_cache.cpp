@@ -8,9 +8,12 @@ static size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int
   return n;
 }
 
-bool SnapshotCache::put(Snapshot s) {
+bool SnapshotCache::put(Snapshot s, std::vector<Snapshot>* evicted) {
   std::lock_guard lk(mu_);
-  if (s.bytes() > budget_) return false;
+  if (s.bytes() > budget_) {
+    if (evicted) evicted->push_back(std::move(s));
+    return false;
+  }
   for (auto it = lru_.begin(); it != lru_.end(); ++it) {
     if (it->key == s.key && it->tokens == s.tokens) {
       used_ -= it->bytes();
@@ -18,15 +21,16 @@ bool SnapshotCache::put(Snapshot s) {
       break;
     }
   }
-  evict_to_fit(s.bytes());
+  evict_to_fit(s.bytes(), evicted);
   used_ += s.bytes();
   lru_.push_front(std::move(s));
   return true;
 }
 
-void SnapshotCache::evict_to_fit(uint64_t incoming) {
+void SnapshotCache::evict_to_fit(uint64_t incoming, std::vector<Snapshot>* evicted) {
   while (!lru_.empty() && used_ + incoming > budget_) {
     used_ -= lru_.back().bytes();
+    if (evicted) evicted->push_back(std::move(lru_.back()));
     lru_.pop_back();
   }
 }
@@ -44,6 +48,14 @@ std::optional<Snapshot> SnapshotCache::best_match(const SnapshotKey& key, uint32
   if (best == lru_.end()) return std::nullopt;
   lru_.splice(lru_.begin(), lru_, best);
   return lru_.front();
+}
+
+std::vector<Snapshot> SnapshotCache::take_all() {
+  std::lock_guard lk(mu_);
+  std::vector<Snapshot> out(std::make_move_iterator(lru_.begin()), std::make_move_iterator(lru_.end()));
+  lru_.clear();
+  used_ = 0;
+  return out;
 }
 
 bool SnapshotCache::has_any(const SnapshotKey& key) const {

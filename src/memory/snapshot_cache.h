@@ -35,19 +35,22 @@ class SnapshotCache {
   explicit SnapshotCache(uint64_t budget) : budget_(budget) {}
 
   // Stores a snapshot; replaces one with the same key and tokens; evicts LRU to fit.
-  // A snapshot larger than the whole budget is dropped (returns false).
-  bool put(Snapshot s);
+  // A snapshot larger than the whole budget is not kept (returns false). What leaves the cache
+  // (evicted, or refused for its size) goes to `evicted` when given, e.g. to spill it to disk.
+  bool put(Snapshot s, std::vector<Snapshot>* evicted = nullptr);
   // The snapshot with the longest common prefix with `prompt` (at least `min_prefix` tokens) whose
   // key matches and whose n_ctx is at least `n_ctx`. Marks it recently used.
   std::optional<Snapshot> best_match(const SnapshotKey& key, uint32_t n_ctx, const std::vector<int32_t>& prompt,
                                      size_t min_prefix = 1);
   bool has_any(const SnapshotKey& key) const;
+  // Empties the cache, handing every snapshot over (most recently used first).
+  std::vector<Snapshot> take_all();
   uint64_t used() const;
   uint64_t budget() const { return budget_; }
   size_t count() const;
 
  private:
-  void evict_to_fit(uint64_t incoming);
+  void evict_to_fit(uint64_t incoming, std::vector<Snapshot>* evicted);
   uint64_t budget_;
   uint64_t used_ = 0;
   mutable std::mutex mu_;

@@ -155,6 +155,7 @@ class Runner {
     } else if (type == "stats") {
       send_stats();
     } else if (type == "shutdown") {
+      spdlog::debug("runner: shutdown{}", m.value("save", false) ? ", saving slots" : "");
       if (m.value("save", false)) send_snapshots();
       shutdown_ = true;
     }
@@ -185,6 +186,8 @@ class Runner {
           {"num_parallel", p.num_parallel},
           {"n_ctx_train", engine_->n_ctx_train()},
           {"load_ns", ns_between(t0, Clock::now())},
+          {"model_load_ns", engine_->model_load_ns()},
+          {"context_ns", engine_->context_ns()},
           {"memory", engine_->memory().to_json()},
           {"process", process_json()}});
   }

@@ -40,6 +40,7 @@ ModelManager::ModelManager(Config cfg)
       machine_(mem::MachineConfig{cfg_.timers, cfg_.host_budget > cfg_.snapshot_budget ? cfg_.host_budget - cfg_.snapshot_budget : 0,
                                   cfg_.device_is_host_ram},
                mem::Ledger(cfg_.device_total, cfg_.headroom)) {
+  if (!cfg_.kv_disk.empty()) disk_ = std::make_unique<SnapshotDisk>(cfg_.kv_disk, cfg_.kv_disk_budget);
   // The per-runner baseline: what an idle runner costs before it loads anything.
   try {
     auto r = RunnerProcess::spawn(cfg_.exe);
@@ -174,12 +175,21 @@ std::shared_ptr<RunnerProcess> ModelManager::spawn_runner(Instance& inst) {
     s.n_ctx = h.value("n_ctx", 0u);
     s.tokens = h.value("tokens", std::vector<int32_t>{});
     s.state = std::move(state);
-    snapshots_.put(std::move(s));
+    keep_snapshot(std::move(s));
   };
   hooks.find = [this, key, n_ctx](const std::vector<int32_t>& prompt, size_t have)
       -> std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const SharedBlob>>> {
     // Worth a transfer only when it covers clearly more than the runner's slots already do.
     auto s = snapshots_.best_match(key, n_ctx, prompt, have + kSnapshotMinGain);
+    if (disk_) {
+      size_t in_ram = 0;
+      if (s)
+        while (in_ram < s->tokens.size() && in_ram < prompt.size() && s->tokens[in_ram] == prompt[in_ram]) ++in_ram;
+      if (auto d = disk_->best_match(key, n_ctx, prompt, std::max(have + kSnapshotMinGain, in_ram + 1))) {
+        keep_snapshot(*d);  // back in RAM, most recently used
+        s = std::move(d);
+      }
+    }
     if (!s) return std::nullopt;
     return std::make_pair(std::move(s->tokens), std::move(s->state));
   };
@@ -229,7 +239,9 @@ void ModelManager::load_now(Lock& lk, Instance& inst, const mem::Footprint& fp, 
   actual.compute = m.value("compute", fp.compute);
   auto out = feed(mem::LoadSucceeded{name, actual});
   if (!out.ok()) throw LoadError("model '" + name + "' could not be loaded: " + out.message);
-  spdlog::info("model '{}' {} in {} ms (runner pid {})", name, warm ? "woke" : "loaded", inst.last_load_ns / 1000000, runner->pid());
+  spdlog::info("model '{}' {} in {} ms (weights {} ms, context {} ms; runner pid {})", name, warm ? "woke" : "loaded",
+               inst.last_load_ns / 1000000, warm ? 0 : ready.value("model_load_ns", int64_t{0}) / 1000000,
+               ready.value("context_ns", int64_t{0}) / 1000000, runner->pid());
 }
 
 bool ModelManager::wait_for_change(Lock& lk, Clock::time_point deadline, const std::function<bool()>& client_gone) {
@@ -279,7 +291,7 @@ ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const Context
         }
         handed_out = true;
         // A request's keep_alive wins; else the model's configured one; else the policy's.
-        return Lease(this, name, inst.runner, load_ns, ka ? ka : entry.settings.keep_alive, snapshots_.has_any(snapshot_key(inst)));
+        return Lease(this, name, inst.runner, load_ns, ka ? ka : entry.settings.keep_alive, has_snapshots(snapshot_key(inst)));
       case mem::Reuse::Join:
         joined = true;
         if (!wait_for_change(lk, deadline, client_gone)) throw Unavailable("timed out waiting for '" + name + "' to load");
@@ -411,8 +423,9 @@ void ModelManager::start_residents(const std::vector<ModelEntry>& residents) {
 
 void ModelManager::timer_loop() {
   Lock lk(mu_);
-  while (!stopping_) {
-    if (!spare_ || !spare_->alive()) {
+  // Runs until stop_all has stopped every runner: runners this thread spawned die with it.
+  while (!timer_stop_) {
+    if (!stopping_ && (!spare_ || !spare_->alive())) {
       lk.unlock();
       std::shared_ptr<RunnerProcess> fresh;
       try {
@@ -424,7 +437,8 @@ void ModelManager::timer_loop() {
       if (fresh && stopping_) {
         lk.unlock();
         fresh->stop(std::chrono::milliseconds(500));
-        return;
+        lk.lock();
+        continue;
       }
       spare_ = fresh;
     }
@@ -432,7 +446,7 @@ void ModelManager::timer_loop() {
     auto until = Clock::now() + std::chrono::seconds(1);
     if (next && *next < until) until = *next;
     cv_.wait_until(lk, until);
-    if (stopping_) break;
+    if (stopping_) continue;
     feed(mem::Tick{});
   }
 }
@@ -455,9 +469,39 @@ void ModelManager::stop_all() {
       if (inst->runner) runners.push_back(inst->runner);
   }
   cv_.notify_all();
+  // Runners before the timer thread: a runner that thread spawned (a spare put to use) dies with
+  // it (PR_SET_PDEATHSIG follows the thread). With --kv-disk, runners save their slots on the way
+  // out and every snapshot goes to disk, so conversations continue after a restart.
+  spdlog::debug("stopping {} runners", runners.size());
+  for (auto& r : runners) r->stop(std::chrono::milliseconds(disk_ ? 10000 : 1000), disk_ != nullptr);
+  std::shared_ptr<RunnerProcess> spare;
+  {
+    std::lock_guard lk(mu_);
+    spare = std::move(spare_);
+  }
+  if (spare) spare->stop(std::chrono::milliseconds(500));
+  {
+    std::lock_guard lk(mu_);
+    timer_stop_ = true;
+  }
+  cv_.notify_all();
   if (timer_.joinable()) timer_.join();
-  if (spare_) runners.push_back(std::move(spare_));
-  for (auto& r : runners) r->stop(std::chrono::milliseconds(1000));
+  if (disk_) {
+    auto all = snapshots_.take_all();
+    spdlog::info("kv-disk: writing {} snapshots to {}", all.size(), disk_->dir().string());
+    for (auto& s : all) disk_->store(std::move(s));
+    disk_->flush();
+  }
+}
+
+void ModelManager::keep_snapshot(mem::Snapshot s) {
+  std::vector<mem::Snapshot> evicted;
+  snapshots_.put(std::move(s), disk_ ? &evicted : nullptr);
+  for (auto& e : evicted) disk_->store(std::move(e));
+}
+
+bool ModelManager::has_snapshots(const mem::SnapshotKey& key) const {
+  return snapshots_.has_any(key) || (disk_ && disk_->has_any(key));
 }
 
 }  // namespace ebb::supervisor

@@ -23,6 +23,7 @@
 #include "supervisor/host_tier.h"
 #include "supervisor/model_registry.h"
 #include "supervisor/runner_process.h"
+#include "supervisor/snapshot_disk.h"
 
 namespace ebb::supervisor {
 
@@ -63,6 +64,8 @@ class ModelManager {
     std::chrono::milliseconds load_timeout{std::chrono::minutes(5)};
     std::chrono::milliseconds queue_timeout{std::chrono::seconds(60)};
     size_t queue_capacity = 64;
+    std::string kv_disk;           // spill snapshots here (empty: RAM only)
+    uint64_t kv_disk_budget = 0;
   };
 
   // Per model: the runner handle and what it reported. The tier itself lives in the machine.
@@ -150,6 +153,10 @@ class ModelManager {
   FootprintProbe probe_;
   HostTier host_;
   memory::SnapshotCache snapshots_;
+  std::unique_ptr<SnapshotDisk> disk_;  // --kv-disk: what the RAM cache evicts, and all of it at shutdown
+  // Puts a snapshot in the RAM cache; what that evicts goes to disk (when configured).
+  void keep_snapshot(memory::Snapshot s);
+  bool has_snapshots(const memory::SnapshotKey& key) const;
   std::mutex mu_;
   std::condition_variable cv_;
   memory::TierMachine machine_;
@@ -160,6 +167,7 @@ class ModelManager {
   // the spawning thread).
   std::shared_ptr<RunnerProcess> spare_;
   size_t waiting_ = 0;
+  bool timer_stop_ = false;  // the timer thread's end: after stop_all has stopped the runners
   bool stopping_ = false;
   std::thread timer_;
 };

@@ -98,7 +98,14 @@ json ModelManager::memory() {
   return {{"devices", json::array({device})},
           {"host", {{"budget", cfg_.host_budget}, {"locked", host_.locked_bytes()}, {"mapped", host_.mapped_bytes()},
                     {"models", host_models}}},
-          {"snapshots", {{"budget", snapshots_.budget()}, {"used", snapshots_.used()}, {"count", snapshots_.count()}}},
+          {"snapshots", {{"budget", snapshots_.budget()},
+                         {"used", snapshots_.used()},
+                         {"count", snapshots_.count()},
+                         {"disk", disk_ ? json{{"dir", disk_->dir().string()},
+                                               {"budget", disk_->budget()},
+                                               {"used", disk_->used()},
+                                               {"count", disk_->count()}}
+                                        : json(nullptr)}}},
           {"waiting_requests", waiting_}};
 }
 

@@ -82,6 +82,7 @@ void RunnerProcess::reader_loop() {
     why = std::string("runner was killed by signal ") + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
   else
     why = "runner exited with status " + std::to_string(WEXITSTATUS(status));
+  spdlog::debug("runner {}: {}", pid_, why);
   {
     std::lock_guard lk(mu_);
     exit_reason_ = why;
@@ -124,6 +125,7 @@ void RunnerProcess::on_message(const json& m) {
     return;
   }
   if (type == "snapshot") {
+    spdlog::debug("runner {}: snapshot of {} tokens", pid_, m.value("tokens", json::array()).size());
     pending_snapshot_ = m;
     return;
   }

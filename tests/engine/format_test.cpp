@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../common/json_prefix.h"
 #include "engine/engine.h"
 #include "engine/sampler.h"
 #include "engine/synth.h"
@@ -17,6 +18,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using namespace ebb;
 using namespace ebb::engine;
+using ebb::test::is_json_prefix;
 
 namespace {
 
@@ -78,31 +80,6 @@ class FormatTest : public ::testing::Test {
 std::string FormatTest::dir_;
 Engine* FormatTest::engine_ = nullptr;
 
-// True when text is JSON or could become JSON by appending characters: the parser only fails
-// once it runs past the end of the input.
-bool is_json_prefix(const std::string& text) {
-  struct Sax : json::json_sax_t {
-    size_t error_at = 0;
-    bool null() override { return true; }
-    bool boolean(bool) override { return true; }
-    bool number_integer(number_integer_t) override { return true; }
-    bool number_unsigned(number_unsigned_t) override { return true; }
-    bool number_float(number_float_t, const string_t&) override { return true; }
-    bool string(string_t&) override { return true; }
-    bool binary(binary_t&) override { return true; }
-    bool start_object(std::size_t) override { return true; }
-    bool key(string_t&) override { return true; }
-    bool end_object() override { return true; }
-    bool start_array(std::size_t) override { return true; }
-    bool end_array() override { return true; }
-    bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception&) override {
-      error_at = pos;
-      return false;
-    }
-  } sax;
-  json::sax_parse(text, &sax);
-  return sax.error_at == 0 || sax.error_at > text.size();
-}
 
 SamplingOptions greedy() {
   SamplingOptions o;

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../common/run_command.h"
+#include "../common/scratch_dir.h"
 #include "common/protocol.h"
 
 namespace ebb::test {
@@ -35,17 +36,7 @@ inline std::string run_capture(const std::string& cmd, int* rc = nullptr) { retu
 
 // A 20M-param synthetic model (trained ctx 8192), written once per quant type and test binary.
 inline std::string model_20m(const std::string& quant = "q8_0") {
-  static const fs::path dir = [] {
-    char tmpl[] = "/tmp/ebb-engine-test-XXXXXX";
-    return fs::path(::mkdtemp(tmpl));
-  }();
-  // Registered after `dir` is complete, so it runs before dir's destructor.
-  static const bool cleanup = (std::atexit([] {
-                                 std::error_code ec;
-                                 fs::remove_all(dir, ec);
-                               }),
-                               true);
-  (void)cleanup;
+  static const fs::path dir = scratch_dir("ebb-engine-test");
   fs::path out = dir / ("m20-" + quant + ".gguf");
   if (!fs::exists(out)) {
     int rc = 0;

@@ -50,8 +50,7 @@ fs::path write_config(const std::string& toml) {
 // A model with a 16k context, so that its KV cache is large (≥ 64 MiB).
 const fs::path& kv_models() {
   static fs::path dir = [] {
-    char tmpl[] = "/tmp/ebb-test-kv-XXXXXX";
-    fs::path d = ::mkdtemp(tmpl);
+    fs::path d = scratch_dir("ebb-test-kv");
     run_capture(std::string(EBB_BIN) + " synth --out " + (d / "kvbig.gguf").string() + " --params 20M --ctx 16384 >/dev/null");
     for (const char* n : {"a", "b", "c", "d"})
       run_capture(std::string(EBB_BIN) + " synth --out " + (d / (std::string(n) + ".gguf")).string() + " --params 20M --seed 3 >/dev/null");
@@ -395,6 +394,43 @@ TEST_F(FollowUp, AfterUnloadTheRestartedRunnerRestoresTheSnapshot) {
   });
   EXPECT_NE(ps_entry(s, "a")["runner_pid"].get<pid_t>(), first_runner);
   EXPECT_LT(two["prompt_eval_count"].get<int>(), 100);
+}
+
+// --kv-disk: snapshots the RAM cache cannot keep go to disk, and all of them are written at
+// shutdown, so a conversation continues after ebb serve restarts.
+TEST_F(FollowUp, KvDiskKeepsSnapshotsAcrossARestart) {
+  fs::path disk = scratch_dir("ebb-test-kv-disk");
+  std::ofstream(disk / "garbage.ebbkv") << "not a snapshot";  // ignored, with a warning
+  json msgs = first_turn();
+  {
+    Server s({"--device-memory", "4GiB", "--kv-disk", disk.string()}, kv_models());
+    json one = chat(s, msgs);
+    msgs.push_back({{"role", "assistant"}, {"content", one["message"]["content"]}});
+    msgs.push_back({{"role", "user"}, {"content", "And then?"}});
+    EXPECT_EQ(s.get("/api/memory")["snapshots"]["disk"]["count"], 0);
+  }  // SIGTERM: the runner saves its slot, the supervisor writes it out
+  size_t files = 0;
+  for (const auto& f : fs::directory_iterator(disk)) files += f.path().extension() == ".ebbkv";
+  EXPECT_EQ(files, 2u) << "the snapshot, next to the garbage";
+
+  Server again({"--device-memory", "4GiB", "--kv-disk", disk.string()}, kv_models());
+  EXPECT_EQ(again.get("/api/memory")["snapshots"]["disk"]["count"], 1);
+  json two = chat(again, msgs);
+  EXPECT_LT(two["prompt_eval_count"].get<int>(), 100) << "restored from disk after the restart";
+}
+
+TEST_F(FollowUp, KvDiskTakesWhatTheRamCacheCannotHold) {
+  fs::path disk = scratch_dir("ebb-test-kv-spill");
+  fs::path cfg = write_config("[memory]\nsnapshot_budget = \"64KiB\"\n");  // no snapshot fits in RAM
+  Server s({"--config", cfg.string(), "--device-memory", "4GiB", "--kv-disk", disk.string()}, kv_models());
+  json two = second_turn_after(s, [&] {
+    ASSERT_EQ(s.post("/api/models/release-kv", {{"model", "a"}}).first, 200);
+    auto snaps = s.get("/api/memory")["snapshots"];
+    EXPECT_EQ(snaps["count"], 0);
+    EXPECT_TRUE(wait_until([&] { return s.get("/api/memory")["snapshots"]["disk"]["count"] == 1; }));
+  });
+  EXPECT_LT(two["prompt_eval_count"].get<int>(), 100) << "restored from the disk copy";
+  fs::remove(cfg);
 }
 
 }  // namespace

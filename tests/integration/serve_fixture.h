@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "../common/run_command.h"
+#include "../common/scratch_dir.h"
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -42,20 +43,12 @@ inline std::string run_capture_status(const std::string& cmd) { return run_comma
 // A temporary models directory, shared by all tests of a binary (synth once).
 inline const fs::path& models_dir() {
   static fs::path dir = [] {
-    char tmpl[] = "/tmp/ebb-test-models-XXXXXX";
-    fs::path d = ::mkdtemp(tmpl);
+    fs::path d = scratch_dir("ebb-test-models");
     run_capture(std::string(EBB_BIN) + " synth --out " + (d / "tiny.gguf").string() + " --params 20M --quant q8_0 --seed 1 >/dev/null");
     run_capture(std::string(EBB_BIN) + " synth --out " + (d / "tiny2.gguf").string() + " --params 20M --quant q4_0 --seed 2 >/dev/null");
     std::ofstream(d / "corrupt.gguf") << "GGUF this is not a real header";
     return d;
   }();
-  // Registered after `dir` is complete, so it runs before dir's destructor.
-  static bool cleanup = (std::atexit([] {
-                           std::error_code ec;
-                           fs::remove_all(dir, ec);
-                         }),
-                         true);
-  (void)cleanup;
   return dir;
 }
 

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "common/gguf_reader.h"
+#include "../common/json_prefix.h"
 #include "serve_fixture.h"
 
 namespace ebb::test {
@@ -26,16 +27,7 @@ fs::path write_file(const std::string& text) {
 
 // An embedding GGUF (pooling mean) in a directory of its own, made once.
 const fs::path& embedding_model() {
-  static const fs::path dir = [] {
-    char tmpl[] = "/tmp/ebb-test-embed-XXXXXX";
-    return fs::path(::mkdtemp(tmpl));
-  }();
-  static const bool cleanup = (std::atexit([] {
-                                 std::error_code ec;
-                                 fs::remove_all(dir, ec);
-                               }),
-                               true);
-  (void)cleanup;
+  static const fs::path dir = scratch_dir("ebb-test-embed");
   static const fs::path path = [] {
     fs::path p = dir / "embed.gguf";
     run_capture(std::string(EBB_BIN) + " synth --out " + p.string() + " --params 20M --quant q8_0 --seed 3 --embedding >/dev/null");
@@ -48,31 +40,6 @@ std::string words(int n) {
   std::string s;
   for (int i = 0; i < n; ++i) s += "w" + std::to_string(i) + " ";
   return s;
-}
-
-// True when text is JSON or a prefix of some JSON text.
-bool is_json_prefix(const std::string& text) {
-  struct Sax : json::json_sax_t {
-    size_t error_at = 0;
-    bool null() override { return true; }
-    bool boolean(bool) override { return true; }
-    bool number_integer(number_integer_t) override { return true; }
-    bool number_unsigned(number_unsigned_t) override { return true; }
-    bool number_float(number_float_t, const string_t&) override { return true; }
-    bool string(string_t&) override { return true; }
-    bool binary(binary_t&) override { return true; }
-    bool start_object(std::size_t) override { return true; }
-    bool key(string_t&) override { return true; }
-    bool end_object() override { return true; }
-    bool start_array(std::size_t) override { return true; }
-    bool end_array() override { return true; }
-    bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception&) override {
-      error_at = pos;
-      return false;
-    }
-  } sax;
-  json::sax_parse(text, &sax);
-  return sax.error_at == 0 || sax.error_at > text.size();
 }
 
 double norm(const json& v) {
