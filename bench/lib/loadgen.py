@@ -237,6 +237,10 @@ def concurrent(target: Target, prompts: list[str], n_predict: int, clients: int,
         "server_decode_tok_s_p50": statistics.median([r.tokens / r.eval_s for r in ok if r.eval_s]) if any(r.eval_s for r in ok) else None,
         "latency_p50_s": statistics.median(lat) if lat else None,
         "latency_p90_s": percentile(lat, 0.9) if lat else None,
+        # where the rest of a request's time goes: waiting for the first token, and the server's
+        # own prompt-processing time
+        "ttft_p50_s": statistics.median([r.ttft for r in ok if r.ttft is not None]) if any(r.ttft is not None for r in ok) else None,
+        "server_prompt_s_p50": statistics.median([r.prompt_s for r in ok if r.prompt_s]) if any(r.prompt_s for r in ok) else None,
     }
 
 

@@ -31,6 +31,11 @@ constexpr size_t kEmbedTokensPerDecode = 64;
 // A busy slot's prefix is copied into a free slot only when it saves at least this many tokens
 // of prefill (the copy moves a whole per-slot KV buffer).
 constexpr size_t kMinSharedPrefix = 32;
+// A snapshot is asked for, or a slot saved before it is overwritten, only for at least this many
+// tokens (the supervisor sends one back only when it covers this many more than the slots do).
+constexpr size_t kMinReuseGain = 16;
+// How long a step waits for the supervisor's answer to want_snapshot.
+constexpr int kSnapshotAnswerWaitMs = 5;
 constexpr size_t kFlushBytes = 256 * 1024;
 
 int64_t ns_between(Clock::time_point a, Clock::time_point b) {
@@ -51,10 +56,18 @@ class Runner {
     for (;;) {
       flush();  // one write per step for every slot's tokens
       // Block for input only when nothing can move: no active slot and no request that could start.
-      if (!pump_messages(/*block=*/!busy() && !startable())) return 0;
+      if (!pump_messages(!busy() && !startable() ? -1 : 0)) return 0;
       if (shutdown_) return flush(), 0;
       assign_pending();
       flush();  // answers to what just arrived (accepted, errors, want_snapshot) go before the step
+      if (waiting_for_snapshot()) {
+        // The supervisor answers within a millisecond: wait for it rather than a whole step, so a
+        // restored request starts in this step.
+        if (!pump_messages(kSnapshotAnswerWaitMs)) return 0;
+        if (shutdown_) return flush(), 0;
+        assign_pending();
+        flush();
+      }
       if (busy()) step();
     }
   }
@@ -70,6 +83,7 @@ class Runner {
   bool batch_ready_ = false;
   bool shutdown_ = false;
   std::string out_;  // queued frames, see send()
+  bool prompt_cache_ = false;  // load's "prompt_cache": save slots before overwriting them
 
   // Messages are queued and written once per scheduling step (flush), so 32 slots' tokens cost
   // one syscall and one wake-up of the supervisor's reader, not 32.
@@ -95,11 +109,18 @@ class Runner {
     return false;
   }
 
-  // Reads whatever is available (or waits for something when idle). False: supervisor gone.
-  bool pump_messages(bool block) {
+  bool waiting_for_snapshot() const {
+    for (const auto& r : pending_)
+      if (r.parked()) return true;
+    return false;
+  }
+
+  // Reads whatever is available, waiting up to `wait_ms` for the first message (-1: until one
+  // comes). False: supervisor gone.
+  bool pump_messages(int wait_ms) {
     for (;;) {
       pollfd p{fd_, POLLIN, 0};
-      int r = ::poll(&p, 1, block ? -1 : 0);
+      int r = ::poll(&p, 1, wait_ms);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) return true;
       ssize_t n = proto::receive(fd_, decoder_);
@@ -112,7 +133,7 @@ class Runner {
         return false;
       }
       if (shutdown_) return true;
-      block = false;  // got something; drain without blocking
+      wait_ms = 0;  // got something; drain without waiting
     }
   }
 
@@ -170,6 +191,7 @@ class Runner {
       shutdown_ = true;
       return;
     }
+    prompt_cache_ = m.value("prompt_cache", false);
     const auto& p = engine_->params();
     slots_.clear();
     slots_.resize(p.num_parallel);
@@ -205,42 +227,52 @@ class Runner {
     send_ready(t0);
   }
 
-  // Saves every idle, non-empty slot: a "snapshot" header, then its state as one binary frame.
+  // Saves every idle, non-empty slot (see save_slot).
   void send_snapshots() {
     if (!engine_ || !engine_->has_context()) return;
+    for (auto& s : slots_)
+      if (!s.active && !s.cache.empty()) save_slot(s);
+  }
+
+  // With the prompt cache on, a slot's contents are saved before another request overwrites
+  // them, when that loses at least kMinReuseGain tokens: a later request with that prefix (the
+  // same user's next turn, say) restores them instead of prefilling.
+  void save_before_overwrite(const Slot& s, size_t keep) {
+    if (prompt_cache_ && s.cache.size() >= keep + kMinReuseGain) save_slot(s);
+  }
+
+  // Sends one slot's state: a "snapshot" header, then the state in a sealed memfd.
+  void save_slot(const Slot& s) {
     const auto& p = engine_->params();
-    for (auto& s : slots_) {
-      if (s.active || s.cache.empty()) continue;
-      if (engine_->sequence_length(s.seq) != s.cache.size()) {
-        spdlog::warn("runner: slot {} holds {} positions for {} tokens; not saved", s.seq,
-                     engine_->sequence_length(s.seq), s.cache.size());
-        continue;
-      }
-      auto t0 = Clock::now();
-      std::shared_ptr<SharedBlob> state;
-      try {
-        state = SharedBlob::create(engine_->sequence_state_size(s.seq), "ebb-kv-snapshot");
-        state->seal(engine_->save_sequence_into(s.seq, state->data(), state->size()));
-      } catch (const std::exception& e) {
-        spdlog::warn("runner: slot {} snapshot failed: {}", s.seq, e.what());
-        continue;
-      }
-      if (state->size() == 0) {
-        spdlog::warn("runner: slot {} snapshot failed (llama.cpp wrote nothing)", s.seq);
-        continue;
-      }
-      send({{"type", "snapshot"},
-            {"slot", s.seq},
-            {"tokens", s.cache},
-            {"n_ctx", p.num_ctx},
-            {"kv_cache_type", p.kv_cache_type},
-            {"num_parallel", p.num_parallel},
-            {"flash_attn", p.flash_attn ? json(*p.flash_attn) : json()},
-            {"bytes", state->size()},
-            {"save_ns", ns_between(t0, Clock::now())}});
-      flush();  // the header goes first
-      proto::send_shared(fd_, *state);
+    if (engine_->sequence_length(s.seq) != s.cache.size()) {
+      spdlog::warn("runner: slot {} holds {} positions for {} tokens; not saved", s.seq, engine_->sequence_length(s.seq),
+                   s.cache.size());
+      return;
     }
+    auto t0 = Clock::now();
+    std::shared_ptr<SharedBlob> state;
+    try {
+      state = SharedBlob::create(engine_->sequence_state_size(s.seq), "ebb-kv-snapshot");
+      state->seal(engine_->save_sequence_into(s.seq, state->data(), state->size()));
+    } catch (const std::exception& e) {
+      spdlog::warn("runner: slot {} snapshot failed: {}", s.seq, e.what());
+      return;
+    }
+    if (state->size() == 0) {
+      spdlog::warn("runner: slot {} snapshot failed (llama.cpp wrote nothing)", s.seq);
+      return;
+    }
+    send({{"type", "snapshot"},
+          {"slot", s.seq},
+          {"tokens", s.cache},
+          {"n_ctx", p.num_ctx},
+          {"kv_cache_type", p.kv_cache_type},
+          {"num_parallel", p.num_parallel},
+          {"flash_attn", p.flash_attn ? json(*p.flash_attn) : json()},
+          {"bytes", state->size()},
+          {"save_ns", ns_between(t0, Clock::now())}});
+    flush();  // the header goes first
+    proto::send_shared(fd_, *state);
   }
 
   void release_kv() {
@@ -361,6 +393,7 @@ class Runner {
     if (!src || len < best_len + kMinSharedPrefix) return nullptr;
     Slot* dst = restore_target();
     if (!dst) return nullptr;
+    save_before_overwrite(*dst, 0);
     llama_memory_t mem = llama_get_memory(engine_->ctx());
     llama_memory_seq_rm(mem, dst->seq, -1, -1);
     llama_memory_seq_cp(mem, src->seq, dst->seq, -1, -1);
@@ -374,6 +407,7 @@ class Runner {
   Slot* restore_snapshot(PendingRequest& r, size_t best_len, int64_t& restore_ns) {
     if (!r.snapshot_state || common_prefix(r.snapshot_tokens, *r.prompt) <= best_len) return nullptr;
     Slot* target = restore_target();
+    save_before_overwrite(*target, 0);
     auto t0 = Clock::now();
     bool ok = false;
     try {
@@ -438,7 +472,7 @@ class Runner {
         continue;
       }
       if (r.msg.value("snapshots", false) && r.snapshot == PendingRequest::Snapshot::NotAsked &&
-          best_len + 1 < r.prompt->size()) {
+          best_len + kMinReuseGain <= r.prompt->size()) {
         spdlog::debug("runner: request {} asks for a snapshot ({} prompt tokens)", r.id, r.prompt->size());
         send({{"type", "want_snapshot"}, {"id", r.id}, {"tokens", *r.prompt}, {"have", best_len}});
         r.snapshot = PendingRequest::Snapshot::Waiting;
@@ -472,6 +506,7 @@ class Runner {
     }
     size_t reuse = common_prefix(s.cache, prompt);
     if (reuse == prompt.size()) --reuse;  // the last prompt token must be decoded for logits
+    save_before_overwrite(s, reuse);
     llama_memory_seq_rm(llama_get_memory(engine_->ctx()), s.seq, static_cast<llama_pos>(reuse), -1);
     s.cache.resize(reuse);
     s.active = true;
@@ -518,6 +553,7 @@ class Runner {
   }
 
   void start_embed(Slot& s, PendingRequest& r) {
+    save_before_overwrite(s, 0);
     llama_memory_seq_rm(llama_get_memory(engine_->ctx()), s.seq, -1, -1);
     s.cache.clear();
     s.active = true;

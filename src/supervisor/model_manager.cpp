@@ -17,7 +17,7 @@ namespace mem = ebb::memory;
 namespace {
 
 // A snapshot must cover this many more prompt tokens than the runner's own slots to be sent.
-constexpr size_t kSnapshotMinGain = 32;
+constexpr size_t kSnapshotMinGain = 16;
 
 mem::KeepAlive to_memory(const KeepAlive& k) {
   return k.is_forever() ? mem::KeepAlive::forever() : mem::KeepAlive::after(k.duration);
@@ -161,6 +161,7 @@ mem::Footprint ModelManager::footprint_for(Lock& lk, Instance& inst, uint32_t nu
   fp.baseline = baseline_;
   inst.load_params = params;
   inst.load_params["num_ctx"] = fp.n_ctx ? fp.n_ctx : num_ctx;
+  inst.load_params["prompt_cache"] = true;  // slots are saved to the snapshot cache before reuse
   return fp;
 }
 

@@ -171,7 +171,8 @@ TEST(RunnerProtocol, ParkedRequestsDoNotBlockAndCanBeCancelled) {
   EXPECT_GE(done3["prompt_eval_count"].get<size_t>() + 1, want["tokens"].size());  // slot 0 may share the BOS
 
   // A state llama.cpp rejects counts as not found.
-  r.send(gen(4, prompt + " again and again", true));
+  // (At least 16 tokens beyond what the slots hold, or the runner would not ask.)
+  r.send(gen(4, prompt + " and then the fox ran again and again across the long field until night came", true));
   want = r.wait_for("want_snapshot");
   r.send({{"type", "restore"}, {"id", 4}, {"found", true}, {"tokens", want["tokens"]}});
   r.send_blob(std::string(4096, '\x01'));

@@ -396,6 +396,21 @@ TEST_F(FollowUp, AfterUnloadTheRestartedRunnerRestoresTheSnapshot) {
   EXPECT_LT(two["prompt_eval_count"].get<int>(), 100);
 }
 
+// One slot, two users: the second user's request saves the first user's conversation before it
+// takes the slot, and the first user's next turn restores it instead of prefilling it all again.
+TEST_F(FollowUp, AnotherUsersRequestKeepsTheFirstConversationCached) {
+  Server s({"--device-memory", "4GiB"}, kv_models());
+  json two = second_turn_after(s, [&] {
+    std::string other;
+    for (int i = 0; i < 60; ++i) other += "another topic " + std::to_string(i) + ". ";
+    json reply = chat(s, json::array({{{"role", "user"}, {"content", other}}}));
+    EXPECT_GT(reply["prompt_eval_count"].get<int>(), 100) << "the other user's prompt was new";
+    EXPECT_GE(s.get("/api/memory")["snapshots"]["count"].get<int>(), 1) << "the first conversation was saved";
+    EXPECT_EQ(ps_entry(s, "a")["tier"], "ready");
+  });
+  EXPECT_LT(two["prompt_eval_count"].get<int>(), 100) << "restored from the prompt cache";
+}
+
 // --kv-disk: snapshots the RAM cache cannot keep go to disk, and all of them are written at
 // shutdown, so a conversation continues after ebb serve restarts.
 TEST_F(FollowUp, KvDiskKeepsSnapshotsAcrossARestart) {
