@@ -234,11 +234,13 @@ class Runner {
       if (!s.active && !s.cache.empty()) save_slot(s);
   }
 
-  // With the prompt cache on, a slot's contents are saved before another request overwrites
-  // them, when that loses at least kMinReuseGain tokens: a later request with that prefix (the
-  // same user's next turn, say) restores them instead of prefilling.
+  // With the prompt cache on, a slot's contents are saved before a request with other content
+  // takes the slot over: it loses at least kMinReuseGain tokens and keeps less than half. A later
+  // request with that prefix (the first user's next turn, say) restores them instead of
+  // prefilling. A request that keeps most of the slot (the same conversation going on) saves
+  // nothing: the state would be mostly the prefix the slot still holds.
   void save_before_overwrite(const Slot& s, size_t keep) {
-    if (prompt_cache_ && s.cache.size() >= keep + kMinReuseGain) save_slot(s);
+    if (prompt_cache_ && s.cache.size() >= keep + kMinReuseGain && keep * 2 < s.cache.size()) save_slot(s);
   }
 
   // Sends one slot's state: a "snapshot" header, then the state in a sealed memfd.

@@ -409,6 +409,13 @@ TEST_F(FollowUp, AnotherUsersRequestKeepsTheFirstConversationCached) {
     EXPECT_EQ(ps_entry(s, "a")["tier"], "ready");
   });
   EXPECT_LT(two["prompt_eval_count"].get<int>(), 100) << "restored from the prompt cache";
+  // The same conversation going on in its slot saves nothing more.
+  int before = s.get("/api/memory")["snapshots"]["count"];
+  json msgs = first_turn();
+  msgs.push_back({{"role", "assistant"}, {"content", "Then the story went on."}});
+  msgs.push_back({{"role", "user"}, {"content", "And after that, what happened to everyone in the story?"}});
+  chat(s, msgs);
+  EXPECT_EQ(s.get("/api/memory")["snapshots"]["count"].get<int>(), before);
 }
 
 // --kv-disk: snapshots the RAM cache cannot keep go to disk, and all of them are written at
