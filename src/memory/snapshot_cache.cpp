@@ -2,7 +2,7 @@
 
 namespace ebb::memory {
 
-static size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
   size_t n = 0;
   while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
   return n;

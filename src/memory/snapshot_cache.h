@@ -14,6 +14,9 @@
 
 namespace ebb::memory {
 
+// Length of the common prefix of two token sequences.
+size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b);
+
 struct SnapshotKey {
   std::string path;      // model file identity: path, size, mtime
   uint64_t file_size = 0;

@@ -23,12 +23,7 @@ namespace {
 constexpr char kMagic[] = "EBBKV1\n";
 constexpr size_t kMagicLen = sizeof kMagic - 1;
 constexpr uint32_t kMaxHeader = 64u << 20;
-
-size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
-  size_t n = 0;
-  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
-  return n;
-}
+using memory::common_prefix;
 
 std::string file_name(const memory::Snapshot& s) {
   std::string id = fmt::format("{}\n{}\n{}\n{}\n{}\n", s.key.path, s.key.file_size, s.key.mtime_ns, s.key.kv_type, s.n_ctx);
