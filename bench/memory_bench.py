@@ -18,7 +18,6 @@ import argparse
 import shutil
 import sys
 import time
-import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
@@ -87,6 +86,22 @@ def req(target, prompt, n, stream):
 
 
 # ---------------------------------------------------------------------------------------------
+def measure_release(port, model):
+    """The runner's memory (RSS from /proc, and ebb's own figures) right before and after
+    `release-kv`, and the fraction each drops by."""
+    def sample(pid):
+        e = ps_entry(port, model)
+        return {"ps_actual": e["actual_bytes"], "ps_estimated": e["estimated_bytes"], **servers.rss_detail(pid)}
+    pid = ps_entry(port, model)["runner_pid"]
+    before = sample(pid)
+    admin(port, "release-kv", {"model": model})
+    time.sleep(0.3)
+    after = sample(pid)
+    return {"before": before, "after": after,
+            "fraction_rss": (before["VmRSS"] - after["VmRSS"]) / before["VmRSS"],
+            "fraction_estimated": (before["ps_estimated"] - after["ps_estimated"]) / before["ps_estimated"]}
+
+
 # Seconds ebb idles after release-kv/unload before a measured wake (--idle). On a VM whose
 # balloon driver reports free memory to the host (about 2 s after it is freed), memory reused at
 # once is still backed, memory reused after idle is not: only the latter is a real wake.
@@ -219,16 +234,8 @@ def part_a_b(work, runs, n_follow, sleep_s, res):
     # ---- (r) measured reclaim on m430: RSS before/after release-kv ----
     lat(E)
     e = ps_entry(EBB_PORT, "m430")
-    pid = e["runner_pid"]
-    before = {"ps_actual": e["actual_bytes"], "ps_estimated": e["estimated_bytes"], **servers.rss_detail(pid)}
-    admin(EBB_PORT, "release-kv", {"model": "m430"})
-    time.sleep(0.3)
-    e2 = ps_entry(EBB_PORT, "m430")
-    after = {"ps_actual": e2["actual_bytes"], "ps_estimated": e2["estimated_bytes"], **servers.rss_detail(pid)}
     res.setdefault("r", {})["m430_real"] = {
-        "before": before, "after": after, "num_ctx": 4096,
-        "fraction_rss": (before["VmRSS"] - after["VmRSS"]) / before["VmRSS"],
-        "fraction_estimated": (before["ps_estimated"] - after["ps_estimated"]) / before["ps_estimated"],
+        **measure_release(EBB_PORT, "m430"), "num_ctx": 4096,
         "kv_bytes": e["kv_bytes"], "compute_bytes": e["compute_bytes"], "weights_bytes": e["weights_bytes"],
         "baseline_bytes": e["baseline_bytes"]}
     servers.stop(peer)
@@ -325,16 +332,8 @@ def part_r(work, real_7b, res):
             ebb = servers.start_ebb(work / "empty", EBB_7B_PORT, work / "ebb-7b.log", config=cfg)
             t = loadgen.Target("ebb", EBB_7B_PORT, "llama7b")
             r = req(t, "User: " + common.words(12, 5) + "\nAssistant:", 4, stream=False)
-            e = ps_entry(EBB_7B_PORT, "llama7b")
-            pid = e["runner_pid"]
-            before = {"ps_actual": e["actual_bytes"], "ps_estimated": e["estimated_bytes"], **servers.rss_detail(pid)}
-            admin(EBB_7B_PORT, "release-kv", {"model": "llama7b"})
-            time.sleep(0.3)
-            e2 = ps_entry(EBB_7B_PORT, "llama7b")
-            after = {"ps_actual": e2["actual_bytes"], "ps_estimated": e2["estimated_bytes"], **servers.rss_detail(pid)}
-            R["7b_real"] = {"before": before, "after": after, "first_request_s": r.total,
-                            "fraction_rss": (before["VmRSS"] - after["VmRSS"]) / before["VmRSS"],
-                            "fraction_estimated": (before["ps_estimated"] - after["ps_estimated"]) / before["ps_estimated"]}
+            R["7b_real"] = {**measure_release(EBB_7B_PORT, "llama7b"), "first_request_s": r.total}
+            before, after = R["7b_real"]["before"], R["7b_real"]["after"]
             log(f"(r) 7B real: RSS {before['VmRSS'] / 2**20:.0f} -> {after['VmRSS'] / 2**20:.0f} MiB")
             servers.stop(ebb)
     finally:
@@ -612,8 +611,7 @@ def main():
     parts = set(args.parts.split(","))
     work = common.workdir("memory")
     common.snapshot_ebb(work)
-    res = {"machine": servers.machine(), "args": vars(args), "notes": [],
-           "command": " ".join(["bench/%s" % Path(sys.argv[0]).name] + sys.argv[1:])}
+    res = common.new_results(args, sys.argv[0])
     log(f"work dir {work}; machine {res['machine']}")
     est = None
     try:
@@ -630,18 +628,10 @@ def main():
             part_f(work, res, args.fp_sizes.split(","), args.fp_quants.split(","),
                    [int(x) for x in args.fp_ctx.split(",")], [int(x) for x in args.fp_parallel.split(",")])
     except Exception:  # noqa: BLE001 - keep what was measured
-        res["notes"].append("run aborted: " + traceback.format_exc(limit=3).replace("\n", " "))
-        log(traceback.format_exc())
+        common.note_abort(res)
     finally:
         servers._cleanup()
-    res["loadavg_end"] = common.loadavg()
-    res["cpu_pressure_end"] = servers.cpu_pressure()
-    res["quiet_log"] = common.QUIET_LOG
-    res["work_dir"] = str(work)
-    for big in [work / "ebb", *work.glob("*.gguf")]:  # keep the logs, drop the copies
-        big.unlink(missing_ok=True)
-    mdp, jp = servers.write_results(args.name, res, report(res, args))
-    log(f"wrote {mdp} and {jp}")
+    common.finish_run(res, work, args, report, [work / "ebb", *work.glob("*.gguf")])
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import json
 import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
@@ -86,8 +85,7 @@ def main():
     levels = [int(x) for x in args.clients.split(",")]
     work = common.workdir("serving")
     common.snapshot_ebb(work)
-    res = {"machine": servers.machine(), "args": vars(args), "notes": [],
-           "command": " ".join(["bench/%s" % Path(sys.argv[0]).name] + sys.argv[1:])}
+    res = common.new_results(args, sys.argv[0])
     log(f"work dir {work}; machine {res['machine']}")
     m430, m120, t20 = common.model("m430"), common.model("m120"), common.model("t20")
     try:
@@ -187,17 +185,10 @@ def main():
                     f"{Q[k]['ebb_lat1'] * 1e3:.2f} ms, peer {Q[k]['peer_lat1'] * 1e3:.2f} ms")
             res["qps"] = Q
     except Exception:  # noqa: BLE001 - keep what was measured
-        res["notes"].append("run aborted: " + traceback.format_exc(limit=3).replace("\n", " "))
-        log(traceback.format_exc())
+        common.note_abort(res)
     finally:
         servers._cleanup()
-    res["loadavg_end"] = common.loadavg()
-    res["cpu_pressure_end"] = servers.cpu_pressure()
-    res["quiet_log"] = common.QUIET_LOG
-    res["work_dir"] = str(work)
-    (work / "ebb").unlink(missing_ok=True)
-    mdp, jp = servers.write_results(args.name, res, report(res, args))
-    log(f"wrote {mdp} and {jp}")
+    common.finish_run(res, work, args, report, [work / "ebb"])
 
 
 def report(res, args) -> str:

@@ -128,6 +128,33 @@ def machine_header(m: dict, title: str) -> str:
             f"- load average at start: {m['loadavg_start']}; CPU pressure at start: `{m.get('cpu_pressure_start', '')}`\n")
 
 
+def new_results(args, script: str) -> dict:
+    """A run's results dict: the machine, the arguments and the command line."""
+    import sys
+    return {"machine": servers.machine(), "args": vars(args), "notes": [],
+            "command": " ".join(["bench/%s" % Path(script).name] + sys.argv[1:])}
+
+
+def note_abort(res: dict) -> None:
+    """Records the exception being handled as a run note; what was measured is kept."""
+    import traceback
+    res["notes"].append("run aborted: " + traceback.format_exc(limit=3).replace("\n", " "))
+    log(traceback.format_exc())
+
+
+def finish_run(res: dict, work: Path, args, report, drop: list[Path]) -> None:
+    """Stamps the end of the run, deletes `drop` (copied binaries and models; the logs stay) and
+    writes bench/results/<date>-<args.name>.{md,json}."""
+    res["loadavg_end"] = loadavg()
+    res["cpu_pressure_end"] = servers.cpu_pressure()
+    res["quiet_log"] = QUIET_LOG
+    res["work_dir"] = str(work)
+    for f in drop:
+        f.unlink(missing_ok=True)
+    mdp, jp = servers.write_results(args.name, res, report(res, args))
+    log(f"wrote {mdp} and {jp}")
+
+
 def report_tail(res: dict) -> str:
     """The end of every results page: run notes, then the hand-written analysis, if any."""
     md = ""
