@@ -39,14 +39,6 @@ void generate(const Server& s, const std::string& model, json options = kGreedy,
   ASSERT_EQ(status, 200) << text;
 }
 
-fs::path write_config(const std::string& toml) {
-  char tmpl[] = "/tmp/ebb-test-config-XXXXXX";
-  int fd = ::mkstemp(tmpl);
-  ::close(fd);
-  std::ofstream(tmpl) << toml;
-  return tmpl;
-}
-
 // A model with a 16k context, so that its KV cache is large (≥ 64 MiB).
 const fs::path& kv_models() {
   static fs::path dir = [] {
@@ -174,7 +166,7 @@ TEST(Memory, RequestsWaitForBusyModelsInABoundedQueue) {
     generate(probe, "a", big);
     one = ps_entry(probe, "a")["estimated_bytes"];
   }
-  fs::path cfg = write_config("[memory]\nqueue_timeout = \"2s\"\nqueue_capacity = 1\n");
+  fs::path cfg = write_temp_file("[memory]\nqueue_timeout = \"2s\"\nqueue_capacity = 1\n");
   Server s({"--config", cfg.string(), "--device-memory", std::to_string(one * 3 / 2), "--headroom", "0"}, kv_models());
 
   // "a" stays busy: an endless stream (num_predict -1 fills 8192 cells) until the client leaves.
@@ -291,7 +283,7 @@ TEST(Memory, KilledRunnerFreesItsBytesAtOnce) {
 }
 
 TEST(Memory, TimersReleaseKvThenUnload) {
-  auto cfg = write_config("[memory]\nkv_idle = \"1s\"\nkeep_alive = \"3s\"\n");
+  auto cfg = write_temp_file("[memory]\nkv_idle = \"1s\"\nkeep_alive = \"3s\"\n");
   Server s({"--device-memory", "4GiB", "--config", cfg.string()}, kv_models());
   generate(s, "a");
   EXPECT_EQ(tier_of(s, "a"), "ready");
@@ -302,7 +294,7 @@ TEST(Memory, TimersReleaseKvThenUnload) {
 }
 
 TEST(Memory, OnDemandPolicyDemotesAfterEachRequest) {
-  auto cfg = write_config("[[model]]\nname = \"od\"\npath = \"" + (kv_models() / "a.gguf").string() + "\"\npolicy = \"on_demand\"\n");
+  auto cfg = write_temp_file("[[model]]\nname = \"od\"\npath = \"" + (kv_models() / "a.gguf").string() + "\"\npolicy = \"on_demand\"\n");
   Server s({"--device-memory", "4GiB", "--config", cfg.string()}, kv_models());
   generate(s, "od");
   EXPECT_TRUE(wait_until([&] { return tier_of(s, "od") == "host"; }));
@@ -312,7 +304,7 @@ TEST(Memory, OnDemandPolicyDemotesAfterEachRequest) {
 }
 
 TEST(Memory, ResidentSetThatDoesNotFitFailsStartup) {
-  auto cfg = write_config("[[model]]\nname = \"r1\"\npath = \"" + (kv_models() / "a.gguf").string() +
+  auto cfg = write_temp_file("[[model]]\nname = \"r1\"\npath = \"" + (kv_models() / "a.gguf").string() +
                           "\"\npolicy = \"resident\"\n[[model]]\nname = \"r2\"\npath = \"" + (kv_models() / "b.gguf").string() +
                           "\"\npolicy = \"resident\"\n");
   std::string out = run_capture_status(std::string(EBB_BIN) + " serve --host 127.0.0.1:0 --device-memory 64MiB --config " + cfg.string() + " 2>&1");
@@ -322,7 +314,7 @@ TEST(Memory, ResidentSetThatDoesNotFitFailsStartup) {
 }
 
 TEST(Memory, ResidentModelIsPreloadedAndNeverDemoted) {
-  auto cfg = write_config("[memory]\nkv_idle = \"1s\"\nkeep_alive = \"1s\"\n[[model]]\nname = \"res\"\npath = \"" +
+  auto cfg = write_temp_file("[memory]\nkv_idle = \"1s\"\nkeep_alive = \"1s\"\n[[model]]\nname = \"res\"\npath = \"" +
                           (kv_models() / "a.gguf").string() + "\"\npolicy = \"resident\"\n");
   Server s({"--device-memory", "4GiB", "--config", cfg.string()}, kv_models());
   EXPECT_EQ(tier_of(s, "res"), "ready") << "preloaded at startup";
@@ -443,7 +435,7 @@ TEST_F(FollowUp, KvDiskKeepsSnapshotsAcrossARestart) {
 
 TEST_F(FollowUp, KvDiskTakesWhatTheRamCacheCannotHold) {
   fs::path disk = scratch_dir("ebb-test-kv-spill");
-  fs::path cfg = write_config("[memory]\nsnapshot_budget = \"64KiB\"\n");  // no snapshot fits in RAM
+  fs::path cfg = write_temp_file("[memory]\nsnapshot_budget = \"64KiB\"\n");  // no snapshot fits in RAM
   Server s({"--config", cfg.string(), "--device-memory", "4GiB", "--kv-disk", disk.string()}, kv_models());
   json two = second_turn_after(s, [&] {
     ASSERT_EQ(s.post("/api/models/release-kv", {{"model", "a"}}).first, 200);

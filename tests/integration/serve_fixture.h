@@ -147,6 +147,15 @@ class Server {
   FILE* out_ = nullptr;
 };
 
+// Writes `text` to a new temporary file (a config for `ebb serve --config`); returns its path.
+inline fs::path write_temp_file(const std::string& text) {
+  char tmpl[] = "/tmp/ebb-test-config-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  ::close(fd);
+  std::ofstream(tmpl) << text;
+  return tmpl;
+}
+
 // Sends POST /api/generate over a raw socket and returns the socket without reading the answer;
 // closing it is hanging up. -1 on failure.
 inline int send_generate_raw(int port, const json& body) {

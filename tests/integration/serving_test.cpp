@@ -17,14 +17,6 @@ namespace {
 
 const json kGreedy = {{"temperature", 0}, {"repeat_penalty", 1.0}, {"num_predict", 16}};
 
-fs::path write_file(const std::string& text) {
-  char tmpl[] = "/tmp/ebb-serving-config-XXXXXX";
-  int fd = ::mkstemp(tmpl);
-  ::close(fd);
-  std::ofstream(tmpl) << text;
-  return tmpl;
-}
-
 // An embedding GGUF (pooling mean) in a directory of its own, made once.
 const fs::path& embedding_model() {
   static const fs::path dir = scratch_dir("ebb-test-embed");
@@ -55,7 +47,7 @@ class Serving : public ::testing::Test {
     auto model = [&](const std::string& name, const std::string& path, const std::string& extra) {
       return "[[model]]\nname = \"" + name + "\"\npath = \"" + path + "\"\n" + extra;
     };
-    config_ = write_file(model("par8", tiny, "num_ctx = 1024\nnum_parallel = 8\n") +
+    config_ = write_temp_file(model("par8", tiny, "num_ctx = 1024\nnum_parallel = 8\n") +
                          model("one", tiny, "num_ctx = 8192\nnum_parallel = 1\n") +
                          model("short", tiny, "num_ctx = 256\n") +
                          model("smallbatch", tiny, "num_ctx = 1024\nnum_batch = 32\n") +
