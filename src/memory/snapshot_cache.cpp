@@ -38,13 +38,8 @@ void SnapshotCache::evict_to_fit(uint64_t incoming, std::vector<Snapshot>* evict
 std::optional<Snapshot> SnapshotCache::best_match(const SnapshotKey& key, uint32_t n_ctx, const std::vector<int32_t>& prompt,
                                                   size_t min_prefix) {
   std::lock_guard lk(mu_);
-  auto best = lru_.end();
-  size_t best_len = 0;
-  for (auto it = lru_.begin(); it != lru_.end(); ++it) {
-    if (!(it->key == key) || it->n_ctx < n_ctx) continue;
-    size_t len = common_prefix(it->tokens, prompt);
-    if (len >= min_prefix && len > best_len) best = it, best_len = len;
-  }
+  size_t len = 0;
+  auto best = longest_prefix_match(lru_.begin(), lru_.end(), key, n_ctx, prompt, min_prefix, len);
   if (best == lru_.end()) return std::nullopt;
   lru_.splice(lru_.begin(), lru_, best);
   return lru_.front();

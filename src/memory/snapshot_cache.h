@@ -25,6 +25,22 @@ struct SnapshotKey {
   bool operator==(const SnapshotKey&) const = default;
 };
 
+// Among [first, last) (elements with .key, .n_ctx and .tokens): the one whose key matches, whose
+// n_ctx is at least `n_ctx`, and whose common prefix with `prompt` is the longest and at least
+// `min_prefix` (the first one on ties); `last` when none. `len` gets that prefix's length.
+template <class It>
+It longest_prefix_match(It first, It last, const SnapshotKey& key, uint32_t n_ctx, const std::vector<int32_t>& prompt,
+                        size_t min_prefix, size_t& len) {
+  It best = last;
+  len = 0;
+  for (; first != last; ++first) {
+    if (!(first->key == key) || first->n_ctx < n_ctx) continue;
+    size_t l = common_prefix(first->tokens, prompt);
+    if (l >= min_prefix && l > len) best = first, len = l;
+  }
+  return best;
+}
+
 struct Snapshot {
   SnapshotKey key;
   uint32_t n_ctx = 0;    // per-sequence context it was saved from

@@ -23,7 +23,6 @@ namespace {
 constexpr char kMagic[] = "EBBKV1\n";
 constexpr size_t kMagicLen = sizeof kMagic - 1;
 constexpr uint32_t kMaxHeader = 64u << 20;
-using memory::common_prefix;
 
 std::string file_name(const memory::Snapshot& s) {
   std::string id = fmt::format("{}\n{}\n{}\n{}\n{}\n", s.key.path, s.key.file_size, s.key.mtime_ns, s.key.kv_type, s.n_ctx);
@@ -205,21 +204,12 @@ std::optional<memory::Snapshot> SnapshotDisk::best_match(const memory::SnapshotK
   Entry found;
   {
     std::lock_guard lk(mu_);
-    auto best = entries_.end();
-    size_t best_len = 0;
-    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-      if (!(it->key == key) || it->n_ctx < n_ctx) continue;
-      size_t len = common_prefix(it->tokens, prompt);
-      if (len >= min_prefix && len > best_len) best = it, best_len = len;
-    }
-    // One still waiting to be written is still in memory.
-    const memory::Snapshot* queued = nullptr;
-    for (const auto& q : queue_) {
-      if (!(q.key == key) || q.n_ctx < n_ctx) continue;
-      size_t len = common_prefix(q.tokens, prompt);
-      if (len >= min_prefix && len > best_len) queued = &q, best_len = len;
-    }
-    if (queued) return *queued;
+    size_t best_len = 0, queued_len = 0;
+    auto best = memory::longest_prefix_match(entries_.begin(), entries_.end(), key, n_ctx, prompt, min_prefix, best_len);
+    // One still waiting to be written is still in memory; it wins only when it is longer.
+    auto queued = memory::longest_prefix_match(queue_.begin(), queue_.end(), key, n_ctx, prompt,
+                                               std::max(min_prefix, best_len + 1), queued_len);
+    if (queued != queue_.end()) return *queued;
     if (best == entries_.end()) return std::nullopt;
     entries_.splice(entries_.begin(), entries_, best);
     found = entries_.front();
