@@ -56,18 +56,10 @@ class Runner {
     for (;;) {
       flush();  // one write per step for every slot's tokens
       // Block for input only when nothing can move: no active slot and no request that could start.
-      if (!pump_messages(!busy() && !startable() ? -1 : 0)) return 0;
-      if (shutdown_) return flush(), 0;
-      assign_pending();
-      flush();  // answers to what just arrived (accepted, errors, want_snapshot) go before the step
-      if (waiting_for_snapshot()) {
-        // The supervisor answers within a millisecond: wait for it rather than a whole step, so a
-        // restored request starts in this step.
-        if (!pump_messages(kSnapshotAnswerWaitMs)) return 0;
-        if (shutdown_) return flush(), 0;
-        assign_pending();
-        flush();
-      }
+      if (!intake(!busy() && !startable() ? -1 : 0)) return 0;
+      // The supervisor answers want_snapshot within a millisecond: wait for it rather than a
+      // whole step, so a restored request starts in this step.
+      if (waiting_for_snapshot() && !intake(kSnapshotAnswerWaitMs)) return 0;
       if (busy()) step();
     }
   }
@@ -107,6 +99,15 @@ class Runner {
     for (const auto& s : slots_)
       if (s.active) return true;
     return false;
+  }
+
+  // Reads messages (waiting up to `wait_ms` for the first), starts what can start and sends the
+  // answers (accepted, errors, want_snapshot) before the next step. False: time to exit.
+  bool intake(int wait_ms) {
+    if (!pump_messages(wait_ms)) return false;
+    if (!shutdown_) assign_pending();
+    flush();
+    return !shutdown_;
   }
 
   bool waiting_for_snapshot() const {
@@ -198,17 +199,18 @@ class Runner {
     for (size_t i = 0; i < slots_.size(); ++i) slots_[i].seq = static_cast<int>(i);
     batch_ = llama_batch_init(static_cast<int32_t>(p.num_batch), 0, static_cast<int32_t>(p.num_parallel));
     batch_ready_ = true;
-    send_ready(t0);
+    send_ready(t0, true);
   }
 
-  void send_ready(Clock::time_point t0) {
+  // `weights_loaded`: this step loaded the weights (a load), not only a context.
+  void send_ready(Clock::time_point t0, bool weights_loaded) {
     const auto& p = engine_->params();
     send({{"type", "ready"},
           {"num_ctx", p.num_ctx},
           {"num_parallel", p.num_parallel},
           {"n_ctx_train", engine_->n_ctx_train()},
           {"load_ns", ns_between(t0, Clock::now())},
-          {"model_load_ns", engine_->model_load_ns()},
+          {"model_load_ns", weights_loaded ? engine_->model_load_ns() : 0},
           {"context_ns", engine_->context_ns()},
           {"memory", engine_->memory().to_json()},
           {"process", process_json()}});
@@ -224,7 +226,7 @@ class Runner {
     } catch (const std::exception& e) {
       return send({{"type", "load_error"}, {"message", e.what()}});
     }
-    send_ready(t0);
+    send_ready(t0, false);
   }
 
   // Saves every idle, non-empty slot (see save_slot).

@@ -239,7 +239,7 @@ void ModelManager::load_now(Lock& lk, Instance& inst, const mem::Footprint& fp, 
   auto out = feed(mem::LoadSucceeded{name, actual});
   if (!out.ok()) throw LoadError("model '" + name + "' could not be loaded: " + out.message);
   spdlog::info("model '{}' {} in {} ms (weights {} ms, context {} ms; runner pid {})", name, warm ? "woke" : "loaded",
-               inst.last_load_ns / 1000000, warm ? 0 : ready.value("model_load_ns", int64_t{0}) / 1000000,
+               inst.last_load_ns / 1000000, ready.value("model_load_ns", int64_t{0}) / 1000000,
                ready.value("context_ns", int64_t{0}) / 1000000, runner->pid());
 }
 

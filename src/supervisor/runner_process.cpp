@@ -125,7 +125,8 @@ void RunnerProcess::on_message(const json& m) {
     return;
   }
   if (type == "snapshot") {
-    spdlog::debug("runner {}: snapshot of {} tokens", pid_, m.value("tokens", json::array()).size());
+    auto tokens = m.find("tokens");  // no copy of the token list for a log line
+    spdlog::debug("runner {}: snapshot of {} tokens", pid_, tokens != m.end() ? tokens->size() : 0);
     pending_snapshot_ = m;
     return;
   }
