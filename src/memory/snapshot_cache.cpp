@@ -2,12 +2,6 @@
 
 namespace ebb::memory {
 
-size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
-  size_t n = 0;
-  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
-  return n;
-}
-
 bool SnapshotCache::put(Snapshot s, std::vector<Snapshot>* evicted) {
   std::lock_guard lk(mu_);
   if (s.bytes() > budget_) {

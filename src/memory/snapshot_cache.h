@@ -11,11 +11,9 @@
 #include <vector>
 
 #include "common/shared_blob.h"
+#include "common/token_prefix.h"
 
 namespace ebb::memory {
-
-// Length of the common prefix of two token sequences.
-size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b);
 
 struct SnapshotKey {
   std::string path;      // model file identity: path, size, mtime

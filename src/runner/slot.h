@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/options.h"
+#include "common/token_prefix.h"
 #include "common/text_stream.h"
 #include "engine/sampler.h"
 #include "runner/embed_job.h"
@@ -39,12 +40,5 @@ struct Slot {
 
   bool prefilling() const { return active && prefill_pos < prompt.size(); }
 };
-
-// Length of the common prefix of two token sequences.
-inline size_t common_prefix(const std::vector<Token>& a, const std::vector<Token>& b) {
-  size_t n = 0;
-  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
-  return n;
-}
 
 }  // namespace ebb::runner

@@ -183,7 +183,7 @@ std::shared_ptr<RunnerProcess> ModelManager::spawn_runner(Instance& inst) {
     // Worth a transfer only when it covers clearly more than the runner's slots already do.
     auto s = snapshots_.best_match(key, n_ctx, prompt, have + kSnapshotMinGain);
     if (disk_) {
-      size_t in_ram = s ? mem::common_prefix(s->tokens, prompt) : 0;
+      size_t in_ram = s ? common_prefix(s->tokens, prompt) : 0;
       if (auto d = disk_->best_match(key, n_ctx, prompt, std::max(have + kSnapshotMinGain, in_ram + 1))) {
         keep_snapshot(*d);  // back in RAM, most recently used
         s = std::move(d);
