@@ -351,7 +351,10 @@ def part_f(work, res, sizes, quants, ctxs, pars):
                 for p in pars:
                     entries.append(ebb_model(f"{s}-{qn}-c{c}-p{p}", path, ctx=c, np_=p))
     cfg = servers.toml_config(work / "ebb-f.toml", entries, LONG)
-    ebb = servers.start_ebb(work / "empty", EBB_FP_PORT, work / "ebb-f.log", config=cfg)
+    # The estimate is of bytes allocated; a lazily zeroed KV cache is resident only where written,
+    # so the comparison with RSS needs every allocated page faulted in.
+    ebb = servers.start_ebb(work / "empty", EBB_FP_PORT, work / "ebb-f.log", config=cfg,
+                            env={"EBB_EAGER_KV_ZERO": "1"})
     rows = []
     for i, m in enumerate(entries):
         # ≥ 512 tokens: one full batch. A different prompt for every entry, so that no KV snapshot

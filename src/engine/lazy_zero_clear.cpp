@@ -8,11 +8,13 @@
 // 1500 cells, not for the whole context.
 //
 // ebb_engine links with --wrap=ggml_backend_buffer_clear, so llama.cpp's calls land here. Any
-// other buffer (a GPU's, pinned host memory, a non-zero value) goes to the real clear.
+// other buffer (a GPU's, pinned host memory, a non-zero value) goes to the real clear, and so does
+// every buffer when EBB_EAGER_KV_ZERO=1 (the footprint benchmark wants every allocated page resident).
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include "ggml-backend.h"
@@ -22,7 +24,11 @@ extern "C" void __real_ggml_backend_buffer_clear(ggml_backend_buffer_t buffer, u
 
 extern "C" void __wrap_ggml_backend_buffer_clear(ggml_backend_buffer_t buffer, uint8_t value) {
   constexpr size_t kMinLazy = size_t{1} << 20;  // below a MiB the memset is cheaper than the syscall
-  if (value != 0 || buffer == nullptr || ggml_backend_buffer_get_type(buffer) != ggml_backend_cpu_buffer_type() ||
+  static const bool eager = [] {
+    const char* e = std::getenv("EBB_EAGER_KV_ZERO");
+    return e != nullptr && *e != '\0' && *e != '0';
+  }();
+  if (eager || value != 0 || buffer == nullptr || ggml_backend_buffer_get_type(buffer) != ggml_backend_cpu_buffer_type() ||
       ggml_backend_buffer_get_size(buffer) < kMinLazy) {
     __real_ggml_backend_buffer_clear(buffer, value);
     return;
