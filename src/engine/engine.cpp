@@ -52,6 +52,7 @@ Engine::Engine(const LoadParams& p) : params_(p) {
     mp.load_mode = LLAMA_LOAD_MODE_NONE;
   }
   auto t0 = std::chrono::steady_clock::now();
+  if (!p.dry_run) prefetch_ = prefetch_file(p.path);
   model_ = llama_model_load_from_file(p.path.c_str(), mp);
   if (!model_) throw std::runtime_error("llama.cpp could not load '" + p.path + "'");
   model_load_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/chat_template.h"
+#include "engine/file_prefetch.h"
 #include "engine/load_params.h"
 
 struct llama_model;
@@ -67,6 +68,8 @@ class Engine {
   const LoadParams& params() const { return params_; }
   // How long the weights took to load, and the last create_context.
   int64_t model_load_ns() const { return model_load_ns_; }
+  // What the load read ahead of llama.cpp (engine/file_prefetch.h); zeros when the file was resident.
+  const PrefetchResult& prefetch() const { return prefetch_; }
   int64_t context_ns() const { return context_ns_; }
 
   std::vector<Token> tokenize(const std::string& text, bool add_special) const;
@@ -99,6 +102,7 @@ class Engine {
   std::map<std::string, uint64_t> predicted_mapped_;  // dry run: mmapped weight spans by buffer type
   MemoryBreakdown weights_only_;                       // memory() while the context is freed
   int64_t model_load_ns_ = 0;
+  PrefetchResult prefetch_;
   int64_t context_ns_ = 0;
 };
 

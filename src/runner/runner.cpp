@@ -212,6 +212,7 @@ class Runner {
           {"load_ns", ns_between(t0, Clock::now())},
           {"model_load_ns", weights_loaded ? engine_->model_load_ns() : 0},
           {"context_ns", engine_->context_ns()},
+          {"prefetched_bytes", weights_loaded ? engine_->prefetch().read_bytes : 0},
           {"memory", engine_->memory().to_json()},
           {"process", process_json()}});
   }

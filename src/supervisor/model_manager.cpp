@@ -238,9 +238,10 @@ void ModelManager::load_now(Lock& lk, Instance& inst, const mem::Footprint& fp, 
   actual.compute = m.value("compute", fp.compute);
   auto out = feed(mem::LoadSucceeded{name, actual});
   if (!out.ok()) throw LoadError("model '" + name + "' could not be loaded: " + out.message);
-  spdlog::info("model '{}' {} in {} ms (weights {} ms, context {} ms; runner pid {})", name, warm ? "woke" : "loaded",
-               inst.last_load_ns / 1000000, ready.value("model_load_ns", int64_t{0}) / 1000000,
-               ready.value("context_ns", int64_t{0}) / 1000000, runner->pid());
+  spdlog::info("model '{}' {} in {} ms (weights {} ms, {} MiB of them read ahead; context {} ms; runner pid {})", name,
+               warm ? "woke" : "loaded", inst.last_load_ns / 1000000, ready.value("model_load_ns", int64_t{0}) / 1000000,
+               ready.value("prefetched_bytes", uint64_t{0}) >> 20, ready.value("context_ns", int64_t{0}) / 1000000,
+               runner->pid());
 }
 
 bool ModelManager::wait_for_change(Lock& lk, Clock::time_point deadline, const std::function<bool()>& client_gone) {
