@@ -434,8 +434,11 @@ class Runner {
       return nullptr;
     }
     target->cache = std::move(r.snapshot_tokens);
+    const size_t bytes = r.snapshot_state->size();
     r.snapshot_state.reset();  // unmapped; the supervisor keeps its own reference
     restore_ns = ns_between(t0, Clock::now());
+    spdlog::debug("runner: restored {} tokens ({} MiB) into slot {} in {:.1f} ms", target->cache.size(), bytes >> 20,
+                  target->seq, restore_ns / 1e6);
     return target;
   }
 
