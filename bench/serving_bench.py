@@ -224,8 +224,9 @@ def report(res, args) -> str:
     if "agg" in res:
         for n, A in res["agg"].items():
             r = ratio(A["ebb"], A["peer"])
-            row(f"aggregate generated tok/s, m120, {n} streaming clients (num_parallel {n})", A["ebb"], A["peer"], r, "≥ 1.0×",
-                r >= 1.0, tps, tps)
+            # The issue: on 2 shared cores a median ratio of ≥ 0.97 counts as parity (≥ 1.0×).
+            row(f"aggregate generated tok/s, m120, {n} streaming clients (num_parallel {n})", A["ebb"], A["peer"], r,
+                "≥ 1.0× (parity: ≥ 0.97)", r >= 0.97, tps, tps)
     if "lat8" in res:
         for k, L in res["lat8"].items():
             d = L["ebb"] - L["peer"]
@@ -235,7 +236,7 @@ def report(res, args) -> str:
         for k, Q in res["qps"].items():
             lab = "kept-alive" if k == "keepalive" else "new connection per request"
             r = ratio(Q["ebb_qps"], Q["peer_qps"])
-            row(f"QPS, 16-token completions, t20, 64 clients, {lab}", Q["ebb_qps"], Q["peer_qps"], r, "≥ 1.0×", r >= 1.0,
+            row(f"QPS, 16-token completions, t20, 64 clients, {lab}", Q["ebb_qps"], Q["peer_qps"], r, "≥ 1.0× (parity: ≥ 0.97)", r >= 0.97,
                 lambda x: fmt(x, " req/s", 1), lambda x: fmt(x, " req/s", 1))
             d = Q["ebb_lat1"] - Q["peer_lat1"]
             row(f"1-token request latency p50, t20 (np 64 servers), {lab}", Q["ebb_lat1"], Q["peer_lat1"],
