@@ -3,6 +3,8 @@
 #include "engine/engine.h"
 #include "ggml-backend.h"
 
+#include <vector>
+
 namespace ebb::engine {
 
 static const char* type_name(enum ggml_backend_dev_type t) {
@@ -35,6 +37,21 @@ nlohmann::json list_devices() {
     out.push_back(std::move(d));
   }
   return {{"devices", out}};
+}
+
+int init_gpu_contexts() {
+  init_backend_once();
+  static std::vector<ggml_backend_buffer_t> held;  // kept for the process's life, as a model's would be
+  int n = 0;
+  for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+    if (ggml_backend_dev_type(dev) != GGML_BACKEND_DEVICE_TYPE_GPU) continue;
+    if (ggml_backend_buffer_t b = ggml_backend_buft_alloc_buffer(ggml_backend_dev_buffer_type(dev), 1 << 20)) {
+      held.push_back(b);
+      ++n;
+    }
+  }
+  return n;
 }
 
 }  // namespace ebb::engine

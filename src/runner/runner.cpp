@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/process_memory.h"
+#include "engine/devices.h"
 #include "common/protocol.h"
 #include "engine/engine.h"
 #include "llama.h"
@@ -176,6 +177,9 @@ class Runner {
       create_context(m.value("num_ctx", 0u));
     } else if (type == "stats") {
       send_stats();
+    } else if (type == "init_gpu") {
+      int gpus = engine::init_gpu_contexts();
+      send({{"type", "gpu_ready"}, {"gpus", gpus}, {"process", process_json()}});
     } else if (type == "shutdown") {
       spdlog::debug("runner: shutdown{}", m.value("save", false) ? ", saving slots" : "");
       if (m.value("save", false)) send_snapshots();

@@ -1,5 +1,7 @@
 #include "supervisor/model_manager.h"
 
+#include "supervisor/gpu_process_memory.h"
+
 #include <algorithm>
 #include <functional>
 
@@ -45,6 +47,16 @@ ModelManager::ModelManager(Config cfg)
   try {
     auto r = RunnerProcess::spawn(cfg_.exe);
     baseline_ = r->wait_hello(std::chrono::seconds(10)).value("process", json::object()).value("rss", uint64_t{0});
+    // On a GPU the baseline is device memory: the driver's per-process context, as NVML sees it.
+    if (!cfg_.device_is_host_ram) {
+      r->init_gpu(std::chrono::seconds(60));
+      if (auto gpu = gpu_process_memory(gpu_index()); gpu && gpu->count(r->pid())) {
+        baseline_ = gpu->at(r->pid());
+        spdlog::info("runner baseline on {}: {} MiB of device memory per process (NVML)", cfg_.device_id, baseline_ >> 20);
+      } else {
+        spdlog::warn("NVML cannot tell a runner's device memory; its host RSS stands in as the baseline");
+      }
+    }
     r->stop(std::chrono::milliseconds(500));
   } catch (const std::exception& e) {
     spdlog::warn("could not measure the runner baseline: {}", e.what());
@@ -498,6 +510,26 @@ void ModelManager::keep_snapshot(mem::Snapshot s) {
   std::vector<mem::Snapshot> evicted;
   snapshots_.put(std::move(s), disk_ ? &evicted : nullptr);
   for (auto& e : evicted) disk_->store(std::move(e));
+}
+
+unsigned ModelManager::gpu_index() const {
+  // ggml names GPUs CUDA0, CUDA1, ...; NVML counts them from 0 the same way on one-GPU machines.
+  size_t i = cfg_.device_id.find_first_of("0123456789");
+  return i == std::string::npos ? 0 : static_cast<unsigned>(std::stoul(cfg_.device_id.substr(i)));
+}
+
+ModelManager::DeviceMeter ModelManager::device_meter() const {
+  DeviceMeter m;
+  m.host = cfg_.device_is_host_ram;
+  if (!m.host) m.gpu = gpu_process_memory(gpu_index());
+  return m;
+}
+
+uint64_t ModelManager::DeviceMeter::bytes(pid_t pid) const {
+  if (host) return read_process_memory(pid).rss;
+  if (!gpu) return 0;
+  auto it = gpu->find(pid);
+  return it == gpu->end() ? 0 : it->second;
 }
 
 bool ModelManager::has_snapshots(const mem::SnapshotKey& key) const {

@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include <sys/types.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/options.h"
@@ -157,6 +159,15 @@ class ModelManager {
   // Puts a snapshot in the RAM cache; what that evicts goes to disk (when configured).
   void keep_snapshot(memory::Snapshot s);
   bool has_snapshots(const memory::SnapshotKey& key) const;
+  // A runner's device bytes as measured outside ebb: RSS on the CPU device, NVML on a GPU.
+  struct DeviceMeter {
+    bool host = true;
+    std::optional<std::map<pid_t, uint64_t>> gpu;  // nullopt: NVML unavailable
+    uint64_t bytes(pid_t pid) const;
+    const char* source() const { return host ? "rss" : gpu ? "nvml" : "unavailable"; }
+  };
+  DeviceMeter device_meter() const;
+  unsigned gpu_index() const;
   std::mutex mu_;
   std::condition_variable cv_;
   memory::TierMachine machine_;

@@ -19,7 +19,8 @@ json ModelManager::entry_json(const std::string& name) {
   bool on_device = mem::on_device(st->tier);
   bool warm = st->tier == mem::Tier::Warm;
   uint64_t estimated = on_device ? st->device_bytes() : 0;
-  uint64_t actual = inst.runner ? read_process_memory(inst.runner->pid()).rss : 0;
+  const DeviceMeter meter = device_meter();
+  uint64_t actual = inst.runner ? meter.bytes(inst.runner->pid()) : 0;
   // Ollama's expires_at: when the model leaves the device; far future when it never does.
   std::optional<mem::TimePoint> leaves = st->unload_at;
   const auto& info = inst.entry.info;
@@ -44,11 +45,13 @@ json ModelManager::entry_json(const std::string& name) {
             {"baseline_bytes", on_device ? fp.baseline : 0},
             {"estimated_bytes", estimated},
             {"actual_bytes", actual},
+            {"actual_source", meter.source()},
             {"kv_release_at", deadline_text(st->kv_release_at)},
             {"unload_at", deadline_text(st->unload_at)},
             {"host_release_at", deadline_text(st->host_release_at)},
             {"host_locked", st->host_locked}};
   if (inst.runner) j["runner_pid"] = inst.runner->pid();
+  if (inst.runner && !meter.host) j["actual_host_bytes"] = read_process_memory(inst.runner->pid()).rss;
   if (!st->last_error.empty()) j["last_error"] = st->last_error;
   return j;
 }
@@ -67,11 +70,12 @@ json ModelManager::memory() {
   json models = json::array();
   json host_models = json::array();
   uint64_t measured = 0;
+  const DeviceMeter meter = device_meter();
   for (const auto& [name, st] : machine_.models()) {
     const auto& inst = *instances_.at(name);
     if (mem::on_device(st.tier)) {
       bool warm = st.tier == mem::Tier::Warm;
-      uint64_t rss = inst.runner ? read_process_memory(inst.runner->pid()).rss : 0;
+      uint64_t rss = inst.runner ? meter.bytes(inst.runner->pid()) : 0;
       measured += rss;
       models.push_back({{"name", name},
                         {"tier", mem::to_string(st.tier)},
@@ -93,6 +97,7 @@ json ModelManager::memory() {
                  {"headroom", ledger.headroom()},
                  {"free", ledger.free()},
                  {"measured_used", measured},
+                 {"measured_by", meter.source()},
                  {"emulated", cfg_.device_is_host_ram},
                  {"models", models}};
   return {{"devices", json::array({device})},

@@ -220,6 +220,11 @@ json RunnerProcess::release_kv(std::chrono::milliseconds timeout) {
   return wait_control("kv_released", timeout);
 }
 
+json RunnerProcess::init_gpu(std::chrono::milliseconds timeout) {
+  if (!send({{"type", "init_gpu"}})) throw RunnerError("runner is gone");
+  return wait_control("gpu_ready", timeout);
+}
+
 json RunnerProcess::wait_hello(std::chrono::milliseconds timeout) {
   std::unique_lock lk(mu_);
   control_cv_.wait_for(lk, timeout, [&] { return !hello_.is_null() || !alive_; });
