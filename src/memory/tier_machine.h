@@ -143,6 +143,11 @@ class TierMachine {
 
   Outcome on(const Event& event, TimePoint now);
 
+  // Device bytes held by something other than a model (a pre-spawned runner's GPU context):
+  // in the ledger like a model's bytes, never evicted. False, and nothing held, when they do not
+  // fit the budget.
+  bool hold_other(const std::string& id, uint64_t bytes) { return ledger_.commit(id, bytes); }
+
   const ModelState* find(std::string_view name) const;
   const Models& models() const { return models_; }
   const Ledger& ledger() const { return ledger_; }

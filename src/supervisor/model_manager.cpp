@@ -53,6 +53,13 @@ ModelManager::ModelManager(Config cfg)
       if (auto gpu = gpu_process_memory(gpu_index()); gpu && gpu->count(r->pid())) {
         baseline_ = gpu->at(r->pid());
         spdlog::info("runner baseline on {}: {} MiB of device memory per process (NVML)", cfg_.device_id, baseline_ >> 20);
+        // The pre-spawned runner then creates its GPU context early, so that a load does not
+        // wait for the driver; the ledger holds those bytes for good. Only where they are small
+        // next to the budget (≤ 2%): on a small budget they would crowd out a model.
+        if (baseline_ <= machine_.ledger().budget() / 50 && machine_.hold_other(kSpareRunner, baseline_)) {
+          spare_gpu_init_ = true;
+          spdlog::info("the pre-spawned runner holds its {} MiB GPU context ahead of a load", baseline_ >> 20);
+        }
       } else {
         spdlog::warn("NVML cannot tell a runner's device memory; its host RSS stands in as the baseline");
       }
@@ -453,6 +460,7 @@ void ModelManager::timer_loop() {
         continue;
       }
       spare_ = fresh;
+      if (fresh && spare_gpu_init_) fresh->start_gpu_init();
     }
     auto next = machine_.next_deadline();
     auto until = Clock::now() + std::chrono::seconds(1);

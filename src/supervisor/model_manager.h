@@ -173,6 +173,8 @@ class ModelManager {
   memory::TierMachine machine_;
   std::map<std::string, std::unique_ptr<Instance>> instances_;
   uint64_t baseline_ = 0;  // per-runner bytes before any model is loaded (measured)
+  static constexpr const char* kSpareRunner = "(pre-spawned runner)";  // its ledger id
+  bool spare_gpu_init_ = false;  // the spare creates its GPU context early (ledger holds baseline_)
   // A pre-spawned idle runner (said hello, loads nothing): a load skips process start-up.
   // Spawned by the timer thread, which lives as long as the server (PR_SET_PDEATHSIG follows
   // the spawning thread).

@@ -98,6 +98,7 @@ json ModelManager::memory() {
                  {"free", ledger.free()},
                  {"measured_used", measured},
                  {"measured_by", meter.source()},
+                 {"spare_runner_bytes", spare_gpu_init_ ? baseline_ : 0},  // a GPU context held ahead of a load
                  {"emulated", cfg_.device_is_host_ram},
                  {"models", models}};
   return {{"devices", json::array({device})},

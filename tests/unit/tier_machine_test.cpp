@@ -728,6 +728,19 @@ TEST_F(TierMachineTest, OnTheCpuDeviceLockedPagesAreCountedOnceAsDeviceBytes) {
   EXPECT_EQ(machine.host_used(), 4 * GiB);
 }
 
+TEST_F(TierMachineTest, BytesHeldByOthersCountAgainstTheBudget) {
+  // 16 GiB: a pre-spawned runner's 12 GiB leaves no room for a 5 GiB model.
+  ASSERT_TRUE(machine.hold_other("(spare runner)", 12 * GiB));
+  EXPECT_EQ(machine.ledger().used(), 12 * GiB);
+  ASSERT_TRUE(on(RequestArrived{"m"}, t0).ok());
+  Outcome out = on(LoadStarted{"m", small}, t0);
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(machine.ledger().reserved("m"), 0u);
+  // What does not fit is not held at all.
+  EXPECT_FALSE(machine.hold_other("(other)", 5 * GiB));
+  EXPECT_EQ(machine.ledger().used(), 12 * GiB);
+}
+
 TEST(TierMachineNames, ToStringAndParse) {
   EXPECT_STREQ(to_string(Tier::Warm), "warm");
   EXPECT_STREQ(to_string(Policy::OnDemand), "on_demand");
