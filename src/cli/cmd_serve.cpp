@@ -120,7 +120,7 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("--host", a->host, "listen address host:port, :port or port (env EBB_HOST)");
   cmd->add_option("--models", a->models, "models directory; a model's name is its file name without .gguf (env EBB_MODELS)");
   cmd->add_option("--config", a->config, "TOML config file");
-  cmd->add_option("--device-memory", a->device_memory, "emulated device total, e.g. 8GiB (CPU-only machines)");
+  cmd->add_option("--device-memory", a->device_memory, "device total, e.g. 8GiB: emulates a GPU of that size on a CPU, caps a real GPU");
   cmd->add_option("--headroom", a->headroom, "device headroom, e.g. 20% or 2GiB");
   cmd->add_option("--kv-disk", a->kv_disk, "spill KV snapshots to this directory; they also survive a restart");
   cmd->callback([a] {
