@@ -36,17 +36,6 @@ from memory_bench import LONG, admin, ebb_model, host_models, ps_entry, req, wai
 PORT, SWAP_PORT = 19410, 19411
 
 
-def gpu_used_by(pid: int) -> int | None:
-    """Bytes of GPU memory that nvidia-smi attributes to `pid` (None: not listed)."""
-    out = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
-                         capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) == 2 and parts[0] == str(pid):
-            return int(parts[1]) << 20
-    return None
-
-
 def gpu_apps() -> dict:
     """pid → bytes, for every process nvidia-smi lists (runners, the spare, the supervisor)."""
     out = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
@@ -57,6 +46,12 @@ def gpu_apps() -> dict:
         if len(parts) == 2 and parts[0].isdigit():
             apps[parts[0]] = int(parts[1]) << 20 if parts[1].isdigit() else parts[1]
     return apps
+
+
+def gpu_used_by(pid: int) -> int | None:
+    """Bytes of GPU memory that nvidia-smi attributes to `pid` (None: not listed)."""
+    b = gpu_apps().get(str(pid))
+    return b if isinstance(b, int) else None
 
 
 def gpu_info() -> dict:
