@@ -10,8 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/process_memory.h"
-#include "engine/devices.h"
 #include "common/protocol.h"
+#include "engine/devices.h"
 #include "engine/engine.h"
 #include "llama.h"
 #include "runner/pending.h"

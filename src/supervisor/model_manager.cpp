@@ -1,7 +1,5 @@
 #include "supervisor/model_manager.h"
 
-#include "supervisor/gpu_process_memory.h"
-
 #include <algorithm>
 #include <functional>
 
@@ -9,6 +7,7 @@
 
 #include "memory/planner.h"
 #include "common/process_memory.h"
+#include "supervisor/gpu_process_memory.h"
 
 namespace ebb::supervisor {
 
