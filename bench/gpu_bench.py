@@ -11,6 +11,8 @@ CPU. The figures of this script:
   (a) follow-up turn of a 1500-token chat: TTFT ready, after release-kv, after unload
   (b) wake overhead from the host tier: 8-token request after unload minus the same on a ready model
   (c) swap overhead: two models alternating under --device-memory that fits one
+  (s) the seed's "a 24 GB card holds three 7B models with 20% headroom": --device-memory 24GiB on
+      the GPU, three 7B q4_0 models at 4096 tokens, then a fourth
 
 Usage: bench/gpu_bench.py [--runs 5] [--idle 2]
 Writes <date>-gpu.{md,json} to $OUT when it is set, else to bench/results/.
@@ -180,6 +182,26 @@ def mib(x) -> str:
     return "—" if x is None else f"{x / 2**20:.0f}"
 
 
+def part_s(work: Path, res: dict):
+    p7 = servers.ensure_model(work / "llama7b-q4_0.gguf", "7B", "q4_0")
+    names = ["7b-a", "7b-b", "7b-c", "7b-d"]  # one file, four models: each has its own runner
+    cfg = servers.toml_config(work / "ebb-s.toml", [ebb_model(n, p7, ctx=4096) for n in names], LONG)
+    ebb = servers.start_ebb(work / "empty", SWAP_PORT, work / "ebb-s.log", config=cfg, device_memory="24GiB")
+    steps = []
+    for n in names:
+        r = loadgen.one(loadgen.Target("ebb", SWAP_PORT, n), "User: hello\nAssistant:", 4, stream=False)
+        _, mem = servers.http_json(SWAP_PORT, "GET", "/api/memory")
+        d = mem["devices"][0]
+        apps = gpu_apps()
+        steps.append({"model": n, "status": r.status, "error": r.error, "ready": [m["name"] for m in d["models"]],
+                      "used": d["used"], "budget": d["budget"], "total": d["total"], "measured_used": d["measured_used"],
+                      "gpu_apps_bytes": sum(b for b in apps.values() if isinstance(b, int)), "gpu_used_bytes": gpu_info()["used_bytes"]})
+        log(f"(s) after {n}: HTTP {r.status}, on the device {steps[-1]['ready']}, accounted {d['used'] / 2**30:.2f} of "
+            f"{d['budget'] / 2**30:.2f} GiB budget, nvidia-smi {steps[-1]['gpu_used_bytes'] / 2**30:.2f} GiB")
+    res["s"] = {"steps": steps, "file_bytes": p7.stat().st_size}
+    servers.stop(ebb)
+
+
 def report(res: dict) -> str:
     md = ["# Memory manager on a GPU (ebb alone, nvidia-smi)\n\n"]
     m = res["machine"]
@@ -225,6 +247,14 @@ def report(res: dict) -> str:
         md.append(f"\n## (c) Swap\n\nTwo 430M q8_0 models alternating under `--device-memory {C['budget']} --headroom 0` "
                   f"(1.2× one model's estimate): alternating {fmt(C['swap'], ' s')}, ready {fmt(C['ready'], ' s')}, overhead "
                   f"{fmt(C['overhead'], ' s')}.\n")
+    if "s" in res:
+        md.append("\n## Three 7B models on a 24 GB card\n\n`--device-memory 24GiB` on the GPU (default 20% headroom), "
+                  "four model names over one 7B q4_0 file at 4096 tokens, each with its own runner, requested in turn.\n\n")
+        md.append(common.md_table([[st["model"], st["status"], ", ".join(st["ready"]), f"{st['used'] / 2**30:.2f}",
+                                    f"{st['budget'] / 2**30:.2f}", f"{st['measured_used'] / 2**30:.2f}",
+                                    f"{st['gpu_used_bytes'] / 2**30:.2f}"] for st in res["s"]["steps"]],
+                                  ["request", "HTTP", "on the device after it", "accounted GiB", "budget GiB",
+                                   "NVML per runner, summed GiB", "nvidia-smi used GiB"]))
     for k in ("errors",):
         if res.get(k):
             md.append("\n## Errors\n\n" + "".join(f"- {e}\n" for e in res[k]))
@@ -235,7 +265,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--idle", type=float, default=2.0)
-    ap.add_argument("--parts", default="g,a,c")
+    ap.add_argument("--parts", default="g,a,c,s")
     args = ap.parse_args()
     work = common.workdir("gpu")
     (work / "empty").mkdir()
@@ -243,7 +273,7 @@ def main():
     res["machine"]["commit"] = os.environ.get("EBB_COMMIT") or res["machine"]["commit"]  # the binary's, where it was built
     parts = args.parts.split(",")
     for name, fn in (("g", lambda: part_g(work, res)), ("a", lambda: part_a_b(work, res, args.runs, args.idle)),
-                     ("c", lambda: part_c(work, res, args.runs))):
+                     ("c", lambda: part_c(work, res, args.runs)), ("s", lambda: part_s(work, res))):
         if name not in parts:
             continue
         try:
@@ -256,8 +286,9 @@ def main():
     out = Path(os.environ["OUT"]) if os.environ.get("OUT") else servers.REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     day = time.strftime("%Y-%m-%d")
-    (out / f"{day}-gpu.json").write_text(json.dumps(res, indent=1) + "\n")
-    (out / f"{day}-gpu.md").write_text(md)
+    suffix = "" if args.parts == "g,a,c,s" else "-" + args.parts.replace(",", "")
+    (out / f"{day}-gpu{suffix}.json").write_text(json.dumps(res, indent=1) + "\n")
+    (out / f"{day}-gpu{suffix}.md").write_text(md)
     print(md)
 
 
