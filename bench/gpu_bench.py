@@ -193,7 +193,7 @@ def part_s(work: Path, res: dict):
         _, mem = servers.http_json(SWAP_PORT, "GET", "/api/memory")
         d = mem["devices"][0]
         apps = gpu_apps()
-        steps.append({"model": n, "status": r.status, "error": r.error, "ready": [m["name"] for m in d["models"]],
+        steps.append({"model": n, "status": r.status, "error": r.error, "ready": [f"{m['name']} ({m['tier']})" for m in d["models"]],
                       "used": d["used"], "budget": d["budget"], "total": d["total"], "measured_used": d["measured_used"],
                       "gpu_apps_bytes": sum(b for b in apps.values() if isinstance(b, int)), "gpu_used_bytes": gpu_info()["used_bytes"]})
         log(f"(s) after {n}: HTTP {r.status}, on the device {steps[-1]['ready']}, accounted {d['used'] / 2**30:.2f} of "
