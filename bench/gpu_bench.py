@@ -11,6 +11,8 @@ CPU. The figures of this script:
   (a) follow-up turn of a 1500-token chat: TTFT ready, after release-kv, after unload
   (b) wake overhead from the host tier: 8-token request after unload minus the same on a ready model
   (c) swap overhead: two models alternating under --device-memory that fits one
+  (f) footprint accuracy over the CPU benchmark's matrix (3 sizes x 2 quants x num_ctx 2048/8192 x
+      num_parallel 1/4): estimated_bytes against NVML's device memory for the runner
   (s) the seed's "a 24 GB card holds three 7B models with 20% headroom": --device-memory 24GiB on
       the GPU, three 7B q4_0 models at 4096 tokens, then a fourth
 
@@ -182,6 +184,34 @@ def mib(x) -> str:
     return "—" if x is None else f"{x / 2**20:.0f}"
 
 
+def part_f(work: Path, res: dict):
+    entries = []
+    for size in ("t20", "m120", "m430"):
+        for quant in ("q8_0", "q4_0"):
+            path = common.model(size if quant == "q8_0" else f"{size}-q4")
+            for ctx in (2048, 8192):
+                for par in (1, 4):
+                    entries.append(ebb_model(f"{size}-{quant}-c{ctx}-p{par}", path, ctx=ctx, np_=par))
+    cfg = servers.toml_config(work / "ebb-f.toml", entries, LONG)
+    ebb = servers.start_ebb(work / "empty", PORT, work / "ebb-f.log", config=cfg)
+    rows = []
+    for i, m in enumerate(entries):
+        t = loadgen.Target("ebb", PORT, m["name"])
+        req(t, "User: " + common.words(400, 11 + i) + "\nAssistant:", 2, stream=False)
+        e = ps_entry(PORT, m["name"])
+        gpu = gpu_used_by(e["runner_pid"])
+        row = {"name": m["name"], "estimated": e["estimated_bytes"], "actual": e["actual_bytes"], "source": e.get("actual_source"),
+               "nvidia_smi": gpu, "weights": e["weights_bytes"], "kv": e["kv_bytes"], "compute": e["compute_bytes"],
+               "baseline": e["baseline_bytes"]}
+        row["error"] = (row["actual"] - row["estimated"]) / row["estimated"] if row["estimated"] else None
+        rows.append(row)
+        log(f"(f) {m['name']}: estimated {mib(row['estimated'])} MiB, NVML {mib(row['actual'])} MiB ({row['error']:+.2%})")
+        admin(PORT, "unload", {"model": m["name"], "tier": "cold"})
+        wait_until(lambda: ps_entry(PORT, m["name"]) is None, 30, "unload")
+    res["f"] = {"rows": rows}
+    servers.stop(ebb)
+
+
 def part_s(work: Path, res: dict):
     p7 = servers.ensure_model(work / "llama7b-q4_0.gguf", "7B", "q4_0")
     names = ["7b-a", "7b-b", "7b-c", "7b-d"]  # one file, four models: each has its own runner
@@ -247,6 +277,17 @@ def report(res: dict) -> str:
         md.append(f"\n## (c) Swap\n\nTwo 430M q8_0 models alternating under `--device-memory {C['budget']} --headroom 0` "
                   f"(1.2× one model's estimate): alternating {fmt(C['swap'], ' s')}, ready {fmt(C['ready'], ' s')}, overhead "
                   f"{fmt(C['overhead'], ' s')}.\n")
+    if "f" in res:
+        md.append("\n## Footprint accuracy over the matrix\n\nestimate = `/api/ps` `estimated_bytes` (dry run + the runner's "
+                  "CUDA context as measured at start); actual = NVML's device memory for the runner (`actual_bytes`).\n\n")
+        rows = [[r["name"], mib(r["weights"]), mib(r["kv"]), mib(r["compute"]), mib(r["baseline"]), mib(r["estimated"]),
+                 mib(r["actual"]), mib(r["nvidia_smi"]), f"{r['error']:+.2%}", "yes" if abs(r["error"]) <= 0.02 else "**no**"]
+                for r in res["f"]["rows"]]
+        md.append(common.md_table(rows, ["model-quant-ctx-parallel", "weights", "KV", "compute", "baseline", "estimate",
+                                         "NVML", "nvidia-smi", "error", "≤ 2%?"]))
+        errs = sorted(abs(r["error"]) for r in res["f"]["rows"])
+        md.append(f"\n(MiB) {sum(e <= 0.02 for e in errs)} of {len(errs)} within 2%; median |error| "
+                  f"{errs[len(errs) // 2]:.2%}, max {errs[-1]:.2%}.\n")
     if "s" in res:
         md.append("\n## Three 7B models on a 24 GB card\n\n`--device-memory 24GiB` on the GPU (default 20% headroom), "
                   "four model names over one 7B q4_0 file at 4096 tokens, each with its own runner, requested in turn.\n\n")
@@ -265,7 +306,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--idle", type=float, default=2.0)
-    ap.add_argument("--parts", default="g,a,c,s")
+    ap.add_argument("--parts", default="g,a,c,f,s")
     args = ap.parse_args()
     work = common.workdir("gpu")
     (work / "empty").mkdir()
@@ -273,7 +314,8 @@ def main():
     res["machine"]["commit"] = os.environ.get("EBB_COMMIT") or res["machine"]["commit"]  # the binary's, where it was built
     parts = args.parts.split(",")
     for name, fn in (("g", lambda: part_g(work, res)), ("a", lambda: part_a_b(work, res, args.runs, args.idle)),
-                     ("c", lambda: part_c(work, res, args.runs)), ("s", lambda: part_s(work, res))):
+                     ("c", lambda: part_c(work, res, args.runs)), ("f", lambda: part_f(work, res)),
+                     ("s", lambda: part_s(work, res))):
         if name not in parts:
             continue
         try:
@@ -286,7 +328,7 @@ def main():
     out = Path(os.environ["OUT"]) if os.environ.get("OUT") else servers.REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     day = time.strftime("%Y-%m-%d")
-    suffix = "" if args.parts == "g,a,c,s" else "-" + args.parts.replace(",", "")
+    suffix = "" if args.parts == "g,a,c,f,s" else "-" + args.parts.replace(",", "")
     (out / f"{day}-gpu{suffix}.json").write_text(json.dumps(res, indent=1) + "\n")
     (out / f"{day}-gpu{suffix}.md").write_text(md)
     print(md)
