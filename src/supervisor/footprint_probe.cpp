@@ -8,6 +8,26 @@ namespace ebb::supervisor {
 
 using json = nlohmann::json;
 
+memory::Footprint device_share(const json& memory, const std::string& device_id) {
+  memory::Footprint fp;
+  fp.device = device_id.empty() ? "CPU" : device_id;
+  const json buffers = memory.value("buffers", json::array());
+  if (device_id.empty() || !buffers.is_array() || buffers.empty()) {
+    fp.weights = memory.value("weights", uint64_t{0});
+    fp.kv = memory.value("kv", uint64_t{0});
+    fp.compute = memory.value("compute", uint64_t{0});
+    return fp;
+  }
+  for (const auto& b : buffers) {
+    const std::string name = b.value("buffer", "");
+    if (name != device_id && name.rfind(device_id + "_", 0) != 0) continue;
+    fp.weights += b.value("weights", uint64_t{0});
+    fp.kv += b.value("kv", uint64_t{0});
+    fp.compute += b.value("compute", uint64_t{0});
+  }
+  return fp;
+}
+
 memory::Footprint FootprintProbe::measure(const json& load, const std::string& identity) {
   std::string key = identity + "|" + load.dump();
   {
@@ -21,11 +41,7 @@ memory::Footprint FootprintProbe::measure(const json& load, const std::string& i
                                                            : "footprint measurement failed (exit " + std::to_string(r.exit_code) + ")";
     throw std::runtime_error(why);
   }
-  memory::Footprint fp;
-  fp.device = "CPU";
-  fp.weights = j.value("weights", uint64_t{0});
-  fp.kv = j.value("kv", uint64_t{0});
-  fp.compute = j.value("compute", uint64_t{0});
+  memory::Footprint fp = device_share(j, device_id_);
   fp.n_ctx = j.value("n_ctx", load.value("num_ctx", 0u));
   fp.n_parallel = load.value("num_parallel", 1u);
   std::lock_guard lk(mu_);

@@ -11,9 +11,14 @@
 
 namespace ebb::supervisor {
 
+// The bytes of a memory report ({"weights","kv","compute","buffers":[...]}) that live on the
+// device: all of them on the CPU device (`device_id` empty); on a GPU only the buffers named
+// after it ("CUDA0", "CUDA0_Mapped"), not the host-side ones (token embeddings, pinned output).
+memory::Footprint device_share(const nlohmann::json& memory, const std::string& device_id);
+
 class FootprintProbe {
  public:
-  explicit FootprintProbe(std::string exe) : exe_(std::move(exe)) {}
+  explicit FootprintProbe(std::string exe, std::string device_id = "") : exe_(std::move(exe)), device_id_(std::move(device_id)) {}
 
   // `load` holds the same fields as the runner's load message. Throws std::runtime_error.
   // The returned footprint has baseline 0; the caller adds the per-runner baseline.
@@ -21,6 +26,7 @@ class FootprintProbe {
 
  private:
   std::string exe_;
+  std::string device_id_;  // empty: the CPU device
   std::mutex mu_;
   std::map<std::string, memory::Footprint> cache_;
 };

@@ -36,7 +36,7 @@ mem::Policy to_memory(ModelPolicy p) {
 
 ModelManager::ModelManager(Config cfg)
     : cfg_(std::move(cfg)),
-      probe_(cfg_.exe),
+      probe_(cfg_.exe, cfg_.device_is_host_ram ? "" : cfg_.device_id),
       snapshots_(cfg_.snapshot_budget),
       machine_(mem::MachineConfig{cfg_.timers, cfg_.host_budget > cfg_.snapshot_budget ? cfg_.host_budget - cfg_.snapshot_budget : 0,
                                   cfg_.device_is_host_ram},
@@ -250,10 +250,12 @@ void ModelManager::load_now(Lock& lk, Instance& inst, const mem::Footprint& fp, 
   }
   inst.ready = ready;
   mem::Footprint actual = fp;
-  const auto& m = ready.value("memory", json::object());
-  actual.weights = m.value("weights", fp.weights);
-  actual.kv = m.value("kv", fp.kv);
-  actual.compute = m.value("compute", fp.compute);
+  if (const auto& m = ready.value("memory", json::object()); m.contains("weights")) {
+    const mem::Footprint dev = device_share(m, device_filter());
+    actual.weights = dev.weights;
+    actual.kv = dev.kv;
+    actual.compute = dev.compute;
+  }
   auto out = feed(mem::LoadSucceeded{name, actual});
   if (!out.ok()) throw LoadError("model '" + name + "' could not be loaded: " + out.message);
   spdlog::info("model '{}' {} in {} ms (weights {} ms, {} MiB of them read ahead; context {} ms; runner pid {})", name,
@@ -518,6 +520,8 @@ void ModelManager::keep_snapshot(mem::Snapshot s) {
   snapshots_.put(std::move(s), disk_ ? &evicted : nullptr);
   for (auto& e : evicted) disk_->store(std::move(e));
 }
+
+std::string ModelManager::device_filter() const { return cfg_.device_is_host_ram ? "" : cfg_.device_id; }
 
 unsigned ModelManager::gpu_index() const {
   // ggml names GPUs CUDA0, CUDA1, ...; NVML counts them from 0 the same way on one-GPU machines.

@@ -168,6 +168,7 @@ class ModelManager {
   };
   DeviceMeter device_meter() const;
   unsigned gpu_index() const;
+  std::string device_filter() const;  // device_share's device_id: empty on the CPU device
   std::mutex mu_;
   std::condition_variable cv_;
   memory::TierMachine machine_;
