@@ -1,9 +1,7 @@
 #include "engine/devices.h"
 
 #include "engine/engine.h"
-#include "ggml-alloc.h"
 #include "ggml-backend.h"
-#include "ggml.h"
 
 #include <vector>
 
@@ -43,33 +41,15 @@ nlohmann::json list_devices() {
 
 int init_gpu_contexts() {
   init_backend_once();
-  // Kept for the process's life, as a model's would be: the point is what they cost on the device.
-  static std::vector<ggml_backend_t> backends;
-  static std::vector<ggml_backend_buffer_t> buffers;
-  static std::vector<ggml_context*> contexts;
+  static std::vector<ggml_backend_buffer_t> held;  // kept for the process's life, as a model's would be
   int n = 0;
   for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
     ggml_backend_dev_t dev = ggml_backend_dev_get(i);
     if (ggml_backend_dev_type(dev) != GGML_BACKEND_DEVICE_TYPE_GPU) continue;
-    ggml_backend_t backend = ggml_backend_dev_init(dev, nullptr);
-    if (!backend) continue;
-    // One small matrix product, as a runner's first decode does one: the driver context, the
-    // backend's scratch pool and the BLAS library's workspace all come into being here.
-    ggml_init_params ip{ggml_tensor_overhead() * 8 + ggml_graph_overhead(), nullptr, true};
-    ggml_context* ctx = ggml_init(ip);
-    ggml_tensor* a = ggml_new_tensor_2d(ctx, GGML_TYPE_F16, 256, 256);
-    ggml_tensor* b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 256, 64);
-    ggml_cgraph* graph = ggml_new_graph(ctx);
-    ggml_build_forward_expand(graph, ggml_mul_mat(ctx, a, b));
-    ggml_backend_buffer_t buf = ggml_backend_alloc_ctx_tensors(ctx, backend);
-    if (buf) {
-      ggml_backend_buffer_clear(buf, 0);
-      ggml_backend_graph_compute(backend, graph);
+    if (ggml_backend_buffer_t b = ggml_backend_buft_alloc_buffer(ggml_backend_dev_buffer_type(dev), 1 << 20)) {
+      held.push_back(b);
+      ++n;
     }
-    backends.push_back(backend);
-    buffers.push_back(buf);
-    contexts.push_back(ctx);
-    ++n;
   }
   return n;
 }

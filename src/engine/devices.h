@@ -10,10 +10,10 @@ namespace ebb::engine {
 // "pci_bus_id" is added where ggml knows it. total/free in bytes (the CPU reports host RAM).
 nlohmann::json list_devices();
 
-// Makes this process a GPU user before any model: on every GPU the backend is initialized and
-// runs one small matrix product, so the driver's per-process context and what a first decode
-// allocates exist. What that costs on the device is the runner baseline on a GPU. Returns how
-// many GPUs were touched (0 on a CPU).
+// Makes this process a GPU user before any model: the backend is initialized and a small buffer
+// is allocated on every GPU, so the driver's per-process context exists. What that costs on the
+// device is the runner baseline on a GPU (the supervisor adds what a first decode allocates,
+// measured on the first runner that computes). Returns how many GPUs were touched (0 on a CPU).
 int init_gpu_contexts();
 
 }  // namespace ebb::engine

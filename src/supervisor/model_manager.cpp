@@ -369,6 +369,7 @@ ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const Context
 
 void ModelManager::release(const std::string& name, std::optional<KeepAlive> ka) {
   std::lock_guard lk(mu_);
+  measure_first_compute(name);
   mem::RequestEnded e{name};
   if (ka) e.keep_alive = to_memory(*ka);
   feed(e);
@@ -519,6 +520,25 @@ void ModelManager::keep_snapshot(mem::Snapshot s) {
   std::vector<mem::Snapshot> evicted;
   snapshots_.put(std::move(s), disk_ ? &evicted : nullptr);
   for (auto& e : evicted) disk_->store(std::move(e));
+}
+
+// On a GPU a runner's first decode allocates device memory that no dry run sees (the backend's
+// scratch pool, the BLAS workspace: 74 MiB on an H200, the same for every model). Measured once,
+// on the first runner that has computed, it joins the per-runner baseline of later footprints.
+void ModelManager::measure_first_compute(const std::string& name) {
+  if (cfg_.device_is_host_ram || first_compute_measured_) return;
+  auto it = instances_.find(name);
+  const auto* st = machine_.find(name);
+  if (it == instances_.end() || !it->second->runner || !st || st->tier != mem::Tier::Ready) return;
+  auto gpu = gpu_process_memory(gpu_index());
+  if (!gpu || !gpu->count(it->second->runner->pid())) return;
+  first_compute_measured_ = true;
+  const uint64_t measured = gpu->at(it->second->runner->pid()), accounted = st->device_bytes();
+  if (measured <= accounted) return;
+  baseline_ += measured - accounted;
+  spdlog::info("a runner's first decode allocated {} MiB more on {} (NVML); the per-runner baseline is now {} MiB",
+               (measured - accounted) >> 20, cfg_.device_id, baseline_ >> 20);
+  if (spare_gpu_init_) machine_.hold_other(kSpareRunner, baseline_);  // keeps the old figure if it no longer fits
 }
 
 std::string ModelManager::device_filter() const { return cfg_.device_is_host_ram ? "" : cfg_.device_id; }
