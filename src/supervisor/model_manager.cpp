@@ -36,7 +36,7 @@ mem::Policy to_memory(ModelPolicy p) {
 
 ModelManager::ModelManager(Config cfg)
     : cfg_(std::move(cfg)),
-      probe_(cfg_.exe, cfg_.device_is_host_ram ? "" : cfg_.device_id),
+      probe_(cfg_.exe, device_filter()),  // cfg_ is initialized first
       snapshots_(cfg_.snapshot_budget),
       machine_(mem::MachineConfig{cfg_.timers, cfg_.host_budget > cfg_.snapshot_budget ? cfg_.host_budget - cfg_.snapshot_budget : 0,
                                   cfg_.device_is_host_ram},

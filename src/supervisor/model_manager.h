@@ -145,7 +145,16 @@ class ModelManager {
   std::shared_ptr<RunnerProcess> spawn_runner(Instance& inst);
   void on_runner_exit(const std::string& name, RunnerProcess& r);
   void timer_loop();
-  nlohmann::json entry_json(const std::string& name);
+  // A runner's device bytes as measured outside ebb: RSS on the CPU device, NVML on a GPU.
+  struct DeviceMeter {
+    bool host = true;
+    std::optional<std::map<pid_t, uint64_t>> gpu;  // nullopt: NVML unavailable
+    uint64_t bytes(pid_t pid) const;
+    const char* source() const { return host ? "rss" : gpu ? "nvml" : "unavailable"; }
+  };
+  // One model's /api/ps entry; `meter` is read once per report, not once per model.
+  nlohmann::json entry_json(const std::string& name, const DeviceMeter& meter);
+  nlohmann::json entry_json(const std::string& name) { return entry_json(name, device_meter()); }
   bool wait_settled(Lock& lk, const std::string& name, std::chrono::milliseconds timeout);
   // Waits for a state change until `deadline` (false: timed out), checking `client_gone` often.
   bool wait_for_change(Lock& lk, Clock::time_point deadline, const std::function<bool()>& client_gone);
@@ -159,13 +168,6 @@ class ModelManager {
   // Puts a snapshot in the RAM cache; what that evicts goes to disk (when configured).
   void keep_snapshot(memory::Snapshot s);
   bool has_snapshots(const memory::SnapshotKey& key) const;
-  // A runner's device bytes as measured outside ebb: RSS on the CPU device, NVML on a GPU.
-  struct DeviceMeter {
-    bool host = true;
-    std::optional<std::map<pid_t, uint64_t>> gpu;  // nullopt: NVML unavailable
-    uint64_t bytes(pid_t pid) const;
-    const char* source() const { return host ? "rss" : gpu ? "nvml" : "unavailable"; }
-  };
   DeviceMeter device_meter() const;
   unsigned gpu_index() const;
   std::string device_filter() const;  // device_share's device_id: empty on the CPU device

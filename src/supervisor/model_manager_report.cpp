@@ -12,14 +12,13 @@ static std::string deadline_text(const std::optional<mem::TimePoint>& t) {
   return t ? format_expiry(*t) : std::string();
 }
 
-json ModelManager::entry_json(const std::string& name) {
+json ModelManager::entry_json(const std::string& name, const DeviceMeter& meter) {
   const auto* st = machine_.find(name);
   const auto& inst = *instances_.at(name);
   const auto& fp = st->footprint;
   bool on_device = mem::on_device(st->tier);
   bool warm = st->tier == mem::Tier::Warm;
   uint64_t estimated = on_device ? st->device_bytes() : 0;
-  const DeviceMeter meter = device_meter();
   uint64_t actual = inst.runner ? meter.bytes(inst.runner->pid()) : 0;
   // Ollama's expires_at: when the model leaves the device; far future when it never does.
   std::optional<mem::TimePoint> leaves = st->unload_at;
@@ -59,8 +58,9 @@ json ModelManager::entry_json(const std::string& name) {
 json ModelManager::ps() {
   std::lock_guard lk(mu_);
   json out = json::array();
+  const DeviceMeter meter = device_meter();
   for (const auto& [name, st] : machine_.models())
-    if (mem::on_device(st.tier)) out.push_back(entry_json(name));
+    if (mem::on_device(st.tier)) out.push_back(entry_json(name, meter));
   return out;
 }
 
@@ -98,7 +98,7 @@ json ModelManager::memory() {
                  {"free", ledger.free()},
                  {"measured_used", measured},
                  {"measured_by", meter.source()},
-                 {"spare_runner_bytes", spare_gpu_init_ ? baseline_ : 0},  // a GPU context held ahead of a load
+                 {"spare_runner_bytes", ledger.held(kSpareRunner)},  // a GPU context held ahead of a load
                  {"emulated", cfg_.device_is_host_ram},
                  {"models", models}};
   return {{"devices", json::array({device})},
