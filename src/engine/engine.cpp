@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -98,6 +99,12 @@ void Engine::create_context() {
   cp.no_perf = true;
   cp.embeddings = params_.embeddings;
   cp.pooling_type = LLAMA_POOLING_TYPE_NONE;  // per-token embeddings; see Engine::pooling()
+  // llama.cpp reserves compute for a batch whose every token is an output: n_vocab logits per
+  // token, 62.5 MiB at a 32k vocabulary and 512-token batches (250 MiB at 128k), on the device.
+  // A generation step outputs one token per sequence, and causal embed chunks are at most
+  // kEmbedTokensPerDecode tokens, so that is all the context reserves. Non-causal models embed a
+  // whole input in one batch and keep the full reserve.
+  if (causal_attention()) cp.n_outputs_max = std::max(params_.num_parallel, kEmbedTokensPerDecode);
   auto t0 = std::chrono::steady_clock::now();
   ctx_ = llama_init_from_model(model_, cp);
   if (!ctx_) throw std::runtime_error("llama.cpp could not create a context (n_ctx " + std::to_string(cp.n_ctx) + ")");

@@ -83,6 +83,10 @@ class Engine {
   // Embeddings. The context always has pooling NONE: callers switch per-token embedding output
   // on for a decode (llama_set_embeddings) and pool themselves, so one context serves both
   // generation and embeddings, and inputs longer than a batch pool correctly.
+  // Tokens of embed inputs per decode with causal attention. Embedding output makes every token
+  // of the batch an output, logits included (n_vocab floats each), so the context reserves
+  // compute for this many outputs, not for a whole batch: see create_context.
+  static constexpr uint32_t kEmbedTokensPerDecode = 64;
   Pooling pooling() const;       // what the GGUF declares; None for generative models
   bool causal_attention() const;  // <arch>.attention.causal (default true)
   int32_t n_embd_out() const;     // length of one embedding vector

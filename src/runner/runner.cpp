@@ -25,10 +25,7 @@ namespace {
 using json = nlohmann::json;
 namespace proto = ebb::protocol;
 
-// Tokens of embed inputs per decode. Embedding output makes llama.cpp output every token of the
-// batch (logits included), and its output buffer grows to n_vocab floats per output and stays:
-// a small chunk bounds that (64 x 128k vocab = 32 MiB).
-constexpr size_t kEmbedTokensPerDecode = 64;
+constexpr size_t kEmbedTokensPerDecode = engine::Engine::kEmbedTokensPerDecode;
 // A busy slot's prefix is copied into a free slot only when it saves at least this many tokens
 // of prefill (the copy moves a whole per-slot KV buffer).
 constexpr size_t kMinSharedPrefix = 32;
