@@ -1,5 +1,6 @@
 #include "common/process_memory.h"
 
+#include <cctype>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -39,6 +40,24 @@ ProcessMemory read_process_memory(int pid) {
   m.rss_file = proc_kb_field(status, "RssFile");
   m.pss = proc_kb_field(slurp(dir + "smaps_rollup"), "Pss");
   return m;
+}
+
+uint64_t own_resident_anon() { return proc_kb_field(slurp("/proc/self/status"), "RssAnon"); }
+
+uint64_t own_file_rss_except(std::string_view except) {
+  std::ifstream in("/proc/self/smaps");
+  uint64_t total = 0;
+  bool counted = false;  // the current mapping is a file other than `except`
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') < line.find(' ')) {
+      // "start-end perms offset dev inode   path": a file has a non-zero inode and a path
+      size_t slash = line.find('/');
+      counted = slash != std::string::npos && std::string_view(line).substr(slash) != except;
+    } else if (counted && line.rfind("Rss:", 0) == 0) {
+      total += proc_kb_field(line, "Rss");
+    }
+  }
+  return total;
 }
 
 nlohmann::json to_json(const ProcessMemory& m) {

@@ -18,6 +18,13 @@ struct ProcessMemory {
 // pid 0: this process. Missing files (another user's process, no smaps_rollup) leave zeros.
 ProcessMemory read_process_memory(int pid = 0);
 
+// This process's RssAnon, from /proc/self/status alone (no smaps walk).
+uint64_t own_resident_anon();
+
+// This process's resident pages of mapped files other than `except` (a model file): the code and
+// data of the executable and its libraries. From /proc/self/smaps.
+uint64_t own_file_rss_except(std::string_view except);
+
 // {"rss","pss","rss_anon","rss_file"}
 nlohmann::json to_json(const ProcessMemory& m);
 

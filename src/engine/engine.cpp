@@ -14,6 +14,7 @@
 #include "engine/chat_template.h"
 #include "engine/mapped_weights.h"
 #include "engine/seq_state.h"
+#include "common/process_memory.h"
 #include "ggml-backend.h"
 #include "llama-ext.h"
 #include "llama.h"
@@ -21,8 +22,12 @@
 namespace ebb::engine {
 
 nlohmann::json MemoryBreakdown::to_json() const {
-  return {{"weights", weights}, {"kv", kv}, {"compute", compute}, {"buffers", per_buffer}};
+  nlohmann::json j = {{"weights", weights}, {"kv", kv}, {"compute", compute}, {"buffers", per_buffer}};
+  if (heap > 0) j["heap"] = heap;
+  return j;
 }
+
+static uint64_t growth(uint64_t before, uint64_t after) { return after > before ? after - before : 0; }
 
 void init_backend_once() {
   static std::once_flag once;
@@ -54,7 +59,12 @@ Engine::Engine(const LoadParams& p) : params_(p) {
   }
   auto t0 = std::chrono::steady_clock::now();
   if (!p.dry_run) prefetch_ = prefetch_file(p.path);
+  // A dry run allocates no buffers, so the growth of its resident private memory over the load and
+  // the context is what their host-side structures really occupy (vocabulary, metadata, graph
+  // and output buffers; allocated-but-untouched bytes such as the scheduler's hash tables do not count).
+  const uint64_t anon0 = p.dry_run ? own_resident_anon() : 0;
   model_ = llama_model_load_from_file(p.path.c_str(), mp);
+  if (p.dry_run) heap_model_ = growth(anon0, own_resident_anon());
   if (!model_) throw std::runtime_error("llama.cpp could not load '" + p.path + "'");
   model_load_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
   vocab_ = llama_model_get_vocab(model_);
@@ -106,8 +116,10 @@ void Engine::create_context() {
   // whole input in one batch and keep the full reserve.
   if (causal_attention()) cp.n_outputs_max = std::max(params_.num_parallel, kEmbedTokensPerDecode);
   auto t0 = std::chrono::steady_clock::now();
+  const uint64_t anon0 = params_.dry_run ? own_resident_anon() : 0;
   ctx_ = llama_init_from_model(model_, cp);
   if (!ctx_) throw std::runtime_error("llama.cpp could not create a context (n_ctx " + std::to_string(cp.n_ctx) + ")");
+  if (params_.dry_run) heap_context_ = growth(anon0, own_resident_anon());
   context_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -195,6 +207,8 @@ MemoryBreakdown Engine::memory() const {
     }
   }
   for (auto& [name, b] : buffers) out.per_buffer.push_back(std::move(b));
+  // Only a dry run's heap is buffer-free: a real load's includes the buffers it mallocs.
+  if (params_.dry_run) out.heap = heap_model_ + heap_context_;
   return out;
 }
 

@@ -28,6 +28,9 @@ enum class Pooling { None, Mean, Cls, Last, Rank };
 // Bytes per buffer type, as llama.cpp accounts them.
 struct MemoryBreakdown {
   uint64_t weights = 0, kv = 0, compute = 0;
+  // Dry runs only: resident host memory that the load and the context occupy beside their
+  // buffers (vocabulary, tensor and graph metadata, the output buffer).
+  uint64_t heap = 0;
   nlohmann::json per_buffer = nlohmann::json::array();  // [{buffer, weights, kv, compute}]
   nlohmann::json to_json() const;
 };
@@ -107,6 +110,7 @@ class Engine {
   MemoryBreakdown weights_only_;                       // memory() while the context is freed
   int64_t model_load_ns_ = 0;
   PrefetchResult prefetch_;
+  uint64_t heap_model_ = 0, heap_context_ = 0;  // see MemoryBreakdown::heap
   int64_t context_ns_ = 0;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 // Footprint: the device bytes of one loaded model instance, as the dry run measured them plus the
-// runner's measured baseline (process heap, vocabulary; the CUDA context on GPU).
+// runner's measured baseline (an idle process; the CUDA context on GPU) and, on host RAM, the
+// model's own heap (vocabulary, metadata) as the dry run measured it.
 //
 //   Footprint fp{.device = "CUDA0", .weights = w, .kv = k, .compute = c, .baseline = b,
 //                .n_ctx = 4096, .n_parallel = 4};
@@ -19,11 +20,13 @@ struct Footprint {
   uint64_t kv = 0;        // KV cache: n_ctx x n_parallel
   uint64_t compute = 0;   // compute buffers of the context
   uint64_t baseline = 0;  // per-runner overhead, measured
+  uint64_t heap = 0;      // host structures of this model and context (vocabulary, metadata), measured
+                          // in the dry run; only where the device is host RAM, else 0
   uint32_t n_ctx = 0;     // per slot
   uint32_t n_parallel = 1;
 
-  uint64_t total() const { return weights + kv + compute + baseline; }
-  uint64_t without_kv() const { return weights + baseline; }
+  uint64_t total() const { return weights + kv + compute + baseline + heap; }
+  uint64_t without_kv() const { return weights + baseline + heap; }  // heap: the context's part is small
   bool operator==(const Footprint&) const = default;
 };
 

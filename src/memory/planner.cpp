@@ -8,6 +8,11 @@ namespace ebb::memory {
 
 namespace {
 
+// Footprints within a MiB of each other are the same size: measured parts (a dry run's resident
+// heap, a runner's pages) differ by a few pages between loads of like models, and that noise must
+// not override recency when choosing the smallest model to demote.
+constexpr uint64_t kSameSize = uint64_t{1} << 20;
+
 // The models on the ledger's device, sorted into what the planner may and may not touch.
 struct Survey {
   uint64_t pending = 0;                 // accounted bytes that runners are giving back already
@@ -132,7 +137,7 @@ Plan plan_load(const LoadRequest& request, const Models& models, const Ledger& l
   const ModelState* smallest = nullptr;
   for (const ModelState* m : s.idle) {  // least recently used first, so ties keep the first
     uint64_t left = weights_left(m);
-    if (left >= deficit && (!smallest || left < weights_left(smallest))) smallest = m;
+    if (left >= deficit && (!smallest || left + kSameSize < weights_left(smallest))) smallest = m;
   }
   if (smallest) {
     demote.push_back(smallest);

@@ -14,8 +14,8 @@
 // what the warm runner holds when waking it. The order (DESIGN.md "Planner, in words"):
 //   0. bytes already being released (runners exiting, KV being freed) count as coming back;
 //   1. release KV of idle ready models, least recently used first, until it fits;
-//   2. demote idle models to host: the smallest one that alone covers the rest (ties: least
-//      recently used), else least recently used first until it fits; then drop the KV releases
+//   2. demote idle models to host: the smallest one that alone covers the rest (ties, within a
+//      MiB: least recently used), else least recently used first until it fits; then drop the KV releases
 //      of step 1 that the demotions made unnecessary, most recently used first;
 //   3. wait when busy models that run or load hold the rest (a busy warm model is itself
 //      waiting for room, so it does not count);

@@ -16,6 +16,7 @@ memory::Footprint device_share(const json& memory, const std::string& device_id)
     fp.weights = memory.value("weights", uint64_t{0});
     fp.kv = memory.value("kv", uint64_t{0});
     fp.compute = memory.value("compute", uint64_t{0});
+    if (device_id.empty()) fp.heap = memory.value("heap", uint64_t{0});  // host RAM is the device
     return fp;
   }
   for (const auto& b : buffers) {

@@ -42,6 +42,7 @@ json ModelManager::entry_json(const std::string& name, const DeviceMeter& meter)
             {"kv_bytes", on_device && !warm ? fp.kv : 0},
             {"compute_bytes", on_device && !warm ? fp.compute : 0},
             {"baseline_bytes", on_device ? fp.baseline : 0},
+            {"heap_bytes", on_device ? fp.heap : 0},
             {"estimated_bytes", estimated},
             {"actual_bytes", actual},
             {"actual_source", meter.source()},
@@ -83,6 +84,7 @@ json ModelManager::memory() {
                         {"kv_bytes", warm ? 0 : st.footprint.kv},
                         {"compute_bytes", warm ? 0 : st.footprint.compute},
                         {"baseline_bytes", st.footprint.baseline},
+                        {"heap_bytes", st.footprint.heap},
                         {"accounted_bytes", ledger.accounted(name)},
                         {"measured_bytes", rss}});
     } else if (st.host_locked) {

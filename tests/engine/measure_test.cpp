@@ -39,6 +39,11 @@ TEST(Measure, DryRunEqualsRealLoad) {
       EXPECT_EQ(dry["n_ctx"], ready["num_ctx"]);
       EXPECT_EQ(dry["num_parallel"], num_parallel);
       EXPECT_GT(dry["kv"].get<uint64_t>(), 0u);
+      // The dry run measures the host structures beside the buffers (vocabulary, metadata); a real
+      // load cannot tell them from its buffers and leaves them out.
+      EXPECT_GT(dry.value("heap", uint64_t{0}), 256u << 10);
+      EXPECT_LT(dry.value("heap", uint64_t{0}), 32u << 20);
+      EXPECT_FALSE(real.contains("heap"));
       std::printf("[measure] %s: %s\n", quant, dry["buffers"].dump().c_str());
       std::printf("[measure] ctx %u x %u: weights %.1f MiB, kv %.1f MiB, compute %.1f MiB, dry run %.0f ms\n", num_ctx,
                   num_parallel, dry["weights"].get<double>() / 1048576, dry["kv"].get<double>() / 1048576,

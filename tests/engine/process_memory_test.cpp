@@ -3,7 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace ebb {
@@ -30,6 +36,29 @@ TEST(ProcessMemory, SeesThisProcessGrow) {
   (void)touched;
   EXPECT_GE(after.rss_anon, before.rss_anon + (60u << 20));
   EXPECT_EQ(read_process_memory(-1).rss, 0u);  // no such process
+}
+
+// File pages count towards "code" unless they are the excepted file: a model mapped for reading
+// is left out, the executable and its libraries are in.
+TEST(ProcessMemory, FileRssLeavesOutTheExceptedFile) {
+  char path[] = "/tmp/ebb-file-rss-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const size_t size = 8 << 20;
+  std::vector<char> bytes(size, 7);
+  ASSERT_EQ(::write(fd, bytes.data(), size), static_cast<ssize_t>(size));
+  auto* p = static_cast<volatile char*>(::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0));
+  ASSERT_NE(p, MAP_FAILED);
+  long sum = 0;
+  for (size_t i = 0; i < size; i += 4096) sum += p[i];  // every page resident
+  EXPECT_EQ(sum, 7L * static_cast<long>(size / 4096));
+  const uint64_t all = own_file_rss_except(""), without = own_file_rss_except(path);
+  EXPECT_GT(without, 0u);  // the test binary's own pages
+  EXPECT_GE(all - without, size - (64u << 10));
+  EXPECT_LE(all - without, size);
+  ::munmap(const_cast<char*>(p), size);
+  ::close(fd);
+  std::remove(path);
 }
 
 }  // namespace

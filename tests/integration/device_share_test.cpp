@@ -13,7 +13,7 @@ using json = nlohmann::json;
 // A GPU load as llama.cpp reports it: weights on the GPU and mapped from the file there, token
 // embeddings in host memory, the pinned output buffer on the host.
 const json kGpuReport = {
-    {"weights", 1000}, {"kv", 300}, {"compute", 80},
+    {"weights", 1000}, {"kv", 300}, {"compute", 80}, {"heap", 6},
     {"buffers", json::array({{{"buffer", "CUDA0"}, {"weights", 900}, {"kv", 300}, {"compute", 70}},
                              {{"buffer", "CPU_Mapped"}, {"weights", 100}, {"kv", 0}, {"compute", 0}},
                              {{"buffer", "CUDA_Host"}, {"weights", 0}, {"kv", 0}, {"compute", 10}}})}};
@@ -24,6 +24,8 @@ TEST(DeviceShare, OnTheCpuDeviceEverythingCounts) {
   EXPECT_EQ(fp.weights, 1000u);
   EXPECT_EQ(fp.kv, 300u);
   EXPECT_EQ(fp.compute, 80u);
+  EXPECT_EQ(fp.heap, 6u);  // the vocabulary and metadata live in host RAM, the device here
+  EXPECT_EQ(fp.total(), 1000u + 300u + 80u + 6u);
 }
 
 TEST(DeviceShare, OnAGpuOnlyItsOwnBuffersCount) {
@@ -32,6 +34,7 @@ TEST(DeviceShare, OnAGpuOnlyItsOwnBuffersCount) {
   EXPECT_EQ(fp.weights, 900u);
   EXPECT_EQ(fp.kv, 300u);
   EXPECT_EQ(fp.compute, 70u);
+  EXPECT_EQ(fp.heap, 0u);  // host memory, not the GPU's
 }
 
 TEST(DeviceShare, ItsMappedBufferCountsButNotAnotherGpus) {

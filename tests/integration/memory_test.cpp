@@ -1,6 +1,7 @@
 // The memory manager with real runners: real bytes freed, real processes gone, real budgets.
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 
 #include "serve_fixture.h"
 #include "common/process_memory.h"
@@ -128,8 +129,16 @@ TEST(Memory, KeepAliveZeroUnloadsRightAfterTheRequest) {
 TEST(Memory, FourthModelEvictsTheLeastRecentlyUsed) {
   json small = {{"num_ctx", 256}, {"num_predict", 2}, {"temperature", 0}};
   uint64_t one = 0, kv_and_compute = 0;
+  // A runner that has decoded adds its code pages to the baseline of later footprints: one that
+  // has come and gone first makes the four models' footprints equal.
+  auto calibrate = [&](const Server& s) {
+    generate(s, "kvbig", small);
+    auto [status, text] = s.post("/api/models/unload", {{"model", "kvbig"}, {"tier", "cold"}});
+    ASSERT_EQ(status, 200) << text;
+  };
   {
     Server probe({"--device-memory", "8GiB"}, kv_models());
+    calibrate(probe);
     generate(probe, "a", small);
     auto e = ps_entry(probe, "a");
     one = e["estimated_bytes"];
@@ -140,7 +149,11 @@ TEST(Memory, FourthModelEvictsTheLeastRecentlyUsed) {
   // fourth model, so one idle model must leave the device: the least recently used one.
   uint64_t spare = (one - 3 * kv_and_compute) / 2;
   Server s({"--device-memory", std::to_string(3 * one + spare), "--headroom", "0"}, kv_models());
+  calibrate(s);
   for (const char* m : {"a", "b", "c"}) generate(s, m, small);
+  const int64_t est_a = ps_entry(s, "a")["estimated_bytes"];
+  for (const char* m : {"b", "c"})  // the same size to the planner: within a MiB (pages of measured heap)
+    ASSERT_LT(std::abs(ps_entry(s, m)["estimated_bytes"].get<int64_t>() - est_a), int64_t{1} << 20) << m;
   generate(s, "a", small);  // a is now more recently used than b
   generate(s, "d", small);
   EXPECT_EQ(tier_of(s, "b"), "host") << "the least recently used idle model is demoted";
@@ -149,6 +162,25 @@ TEST(Memory, FourthModelEvictsTheLeastRecentlyUsed) {
   EXPECT_EQ(tier_of(s, "d"), "ready");
   json mem = s.get("/api/memory");
   EXPECT_LE(mem["devices"][0]["used"].get<uint64_t>(), mem["devices"][0]["budget"].get<uint64_t>());
+}
+
+// On host RAM a footprint holds what an idle runner's baseline lacks: the model's own heap
+// (vocabulary, metadata; from the dry run) and, once a runner has decoded, the code pages that
+// loading and computing touched.
+TEST(Memory, FootprintsHoldTheModelsHeapAndTheRunnersCodePages) {
+  json small = {{"num_ctx", 256}, {"num_predict", 2}, {"temperature", 0}};
+  Server s({"--device-memory", "8GiB"}, kv_models());
+  generate(s, "a", small);
+  json a = ps_entry(s, "a");
+  EXPECT_GT(a["heap_bytes"].get<uint64_t>(), 256u << 10);
+  EXPECT_EQ(memory_model(s, "a")["heap_bytes"], a["heap_bytes"]);
+  generate(s, "a", small);  // a's runner reported its first decode before this answer
+  generate(s, "b", small);
+  json b = ps_entry(s, "b");
+  EXPECT_GT(b["baseline_bytes"].get<uint64_t>(), a["baseline_bytes"].get<uint64_t>() + (256u << 10));
+  EXPECT_EQ(b["estimated_bytes"].get<uint64_t>(), b["weights_bytes"].get<uint64_t>() + b["kv_bytes"].get<uint64_t>() +
+                                                        b["compute_bytes"].get<uint64_t>() + b["baseline_bytes"].get<uint64_t>() +
+                                                        b["heap_bytes"].get<uint64_t>());
 }
 
 TEST(Memory, PinnedModelsAreNeverEvictedAnd503SaysWhy) {

@@ -94,6 +94,23 @@ TEST_F(PlannerTest, SmallestCoveringTieGoesToTheLeastRecentlyUsed) {
   EXPECT_EQ(steps(plan("x", 3 * GiB)), std::vector<Step>{demote("c", 3 * GiB)});
 }
 
+// Measured footprints of like models differ by a few pages: that is still a tie.
+TEST_F(PlannerTest, SizesWithinAMiBTie) {
+  ledger = Ledger(10 * GiB);
+  place(models, ledger, "a", Tier::Warm, fp(3 * GiB + 8 * 1024, 0), t0 + 1s);  // least recently used
+  place(models, ledger, "b", Tier::Warm, fp(3 * GiB, 0), t0 + 2s);
+  place(models, ledger, "c", Tier::Warm, fp(3 * GiB - 512 * 1024, 0), t0 + 3s);
+  EXPECT_EQ(steps(plan("x", 2 * GiB)), std::vector<Step>{demote("a", 3 * GiB + 8 * 1024)});
+}
+
+TEST_F(PlannerTest, TwoMiBSmallerIsSmaller) {
+  ledger = Ledger(10 * GiB);
+  place(models, ledger, "a", Tier::Warm, fp(3 * GiB + 8 * 1024, 0), t0 + 1s);  // least recently used
+  place(models, ledger, "b", Tier::Warm, fp(3 * GiB, 0), t0 + 2s);
+  place(models, ledger, "c", Tier::Warm, fp(3 * GiB - 2 * MiB, 0), t0 + 3s);
+  EXPECT_EQ(steps(plan("x", 2 * GiB)), std::vector<Step>{demote("c", 3 * GiB - 2 * MiB)});
+}
+
 TEST_F(PlannerTest, SameLastUseTiesGoByName) {
   ledger = Ledger(6 * GiB);
   place(models, ledger, "b", Tier::Warm, fp(3 * GiB, 0), t0);
