@@ -16,6 +16,7 @@
 #include "engine/seq_state.h"
 #include "common/process_memory.h"
 #include "ggml-backend.h"
+#include "ggml-cpu.h"
 #include "llama-ext.h"
 #include "llama.h"
 
@@ -90,6 +91,16 @@ Engine::~Engine() {
   if (model_) llama_model_free(model_);
 }
 
+// The CPU backend's work buffer (activations converted for quantized matrix products, attention
+// scratch), which it allocates at the first compute for the largest node of the batch graph: the
+// graph a full batch over a full cache builds, planned for the batch threads.
+static uint64_t cpu_work_bytes(llama_context* ctx, const llama_context_params& cp) {
+  const uint32_t n_tokens = std::min(cp.n_ctx, cp.n_ubatch);
+  const uint32_t n_outputs = cp.n_outputs_max > 0 ? std::min(n_tokens, cp.n_outputs_max) : n_tokens;
+  ggml_cgraph* gf = llama_graph_reserve(ctx, n_tokens, cp.kv_unified ? 1 : cp.n_seq_max, n_outputs);
+  return gf ? ggml_graph_plan(gf, cp.n_threads_batch, nullptr).work_size : 0;
+}
+
 void Engine::create_context() {
   if (ctx_) return;
   auto cp = llama_context_default_params();
@@ -119,7 +130,7 @@ void Engine::create_context() {
   const uint64_t anon0 = params_.dry_run ? own_resident_anon() : 0;
   ctx_ = llama_init_from_model(model_, cp);
   if (!ctx_) throw std::runtime_error("llama.cpp could not create a context (n_ctx " + std::to_string(cp.n_ctx) + ")");
-  if (params_.dry_run) heap_context_ = growth(anon0, own_resident_anon());
+  if (params_.dry_run) heap_context_ = growth(anon0, own_resident_anon()) + cpu_work_bytes(ctx_, cp);
   context_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
 }
 

@@ -29,7 +29,8 @@ enum class Pooling { None, Mean, Cls, Last, Rank };
 struct MemoryBreakdown {
   uint64_t weights = 0, kv = 0, compute = 0;
   // Dry runs only: resident host memory that the load and the context occupy beside their
-  // buffers (vocabulary, tensor and graph metadata, the output buffer).
+  // buffers (vocabulary, tensor and graph metadata, the output buffer), and the CPU backend's
+  // work buffer.
   uint64_t heap = 0;
   nlohmann::json per_buffer = nlohmann::json::array();  // [{buffer, weights, kv, compute}]
   nlohmann::json to_json() const;
