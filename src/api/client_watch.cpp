@@ -60,4 +60,10 @@ bool ClientWatch::gone() const {
   return false;
 }
 
+bool ClientWatch::writable_now() const {
+  if (fd_ < 0) return false;
+  pollfd p{fd_, POLLOUT, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLOUT) && !(p.revents & (POLLERR | POLLHUP));
+}
+
 }  // namespace ebb::api

@@ -11,6 +11,8 @@ class ClientWatch {
   ClientWatch(const std::string& remote_addr, int remote_port);
   // True once the peer has closed its side (or reset the connection).
   bool gone() const;
+  // True when a short write to the socket would not block now (false when not watching).
+  bool writable_now() const;
   bool watching() const { return fd_ >= 0; }
 
  private:

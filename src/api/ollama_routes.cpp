@@ -58,6 +58,7 @@ struct Generation {
   Clock::time_point t0;
   std::string model;
   Shape shape;
+  std::optional<ClientWatch> client;  // the request's socket, for direct token writes
   bool finished = false;
 };
 
@@ -125,31 +126,56 @@ void handle_generation(const httplib::Request& req, httplib::Response& res, Serv
   }
 
   gen->held = std::move(first);
+  gen->client = client;
   res.set_chunked_content_provider(
       "application/x-ndjson",
       [gen](size_t, httplib::DataSink& sink) {
+        // Once the first event is out, the runner's reader thread writes tokens itself while the
+        // socket takes them without blocking; this thread wakes for the end, or for tokens that
+        // had to wait (RequestStream). The writer goes before this call returns, with the sink.
+        Generation* g = gen.get();
+        const bool direct = g->client && g->client->watching();
+        auto line_of = [g](const json& out) { return out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; };
+        struct StopWriter {
+          supervisor::RequestStream& stream;
+          ~StopWriter() { stream.set_token_writer(nullptr); }
+        } stop{*g->call.stream};
+        bool writer_set = false;
         for (;;) {
-          std::optional<StreamEvent> ev = std::move(gen->held);
-          gen->held.reset();
-          if (!ev) ev = gen->call.stream->pop(kPoll);
+          std::optional<StreamEvent> ev = std::move(g->held);
+          g->held.reset();
           if (!ev) {
-            if (!sink.is_writable()) return false;
+            if (direct && !writer_set) {
+              writer_set = true;
+              g->call.stream->set_token_writer([g, &sink, line_of](const std::string& text) {
+                if (text.empty()) return true;  // "accepted"
+                if (!g->client->writable_now()) return false;
+                std::string line = line_of(g->shape.chunk(g->model, text));
+                return sink.write(line.data(), line.size());
+              });
+            } else if (writer_set) {
+              g->call.stream->written();
+            }
+            ev = g->call.stream->pop(kPoll);
+          }
+          if (!ev) {
+            if (direct ? g->client->gone() : !sink.is_writable()) return false;
             continue;
           }
           json out;
           if (ev->kind == StreamEvent::Kind::Token) {
             if (ev->text.empty()) continue;  // "accepted"
-            out = gen->shape.chunk(gen->model, ev->text);
+            out = g->shape.chunk(g->model, ev->text);
           } else if (ev->kind == StreamEvent::Kind::Error) {
             out = {{"error", ev->text}};
-            gen->finished = true;
+            g->finished = true;
           } else {
-            out = gen->shape.final(gen->model, ev->stats, ns_since(gen->t0), gen->call.lease->load_ns(), "");
-            gen->finished = true;
+            out = g->shape.final(g->model, ev->stats, ns_since(g->t0), g->call.lease->load_ns(), "");
+            g->finished = true;
           }
-          std::string line = out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+          std::string line = line_of(out);
           if (!sink.write(line.data(), line.size())) return false;
-          if (gen->finished) {
+          if (g->finished) {
             sink.done();
             return true;
           }

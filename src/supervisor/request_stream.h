@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,8 +18,15 @@ struct StreamEvent {
   nlohmann::json stats;  // Done: the runner's done message
 };
 
+// A streamed response can install a token writer: tokens then go out on the pushing thread (the
+// runner's reader), so each token wakes one supervisor thread instead of two. The writer runs
+// under the stream's lock, and only while the consumer holds no event of its own (see pop and
+// written), so the order on the wire is the runner's. A token the writer cannot send right away
+// (it returns false) is queued, and so is everything after it until the consumer has caught up.
 class RequestStream {
  public:
+  using TokenWriter = std::function<bool(const std::string& text)>;
+
   explicit RequestStream(uint64_t id) : id_(id) {}
   uint64_t id() const { return id_; }
 
@@ -26,19 +34,36 @@ class RequestStream {
     {
       std::lock_guard lk(mu_);
       if (closed_) return;
+      if (e.kind == StreamEvent::Kind::Token && writer_ && q_.empty() && !taken_ && writer_(e.text)) return;
       if (e.kind != StreamEvent::Kind::Token) closed_ = true;
       q_.push_back(std::move(e));
     }
     cv_.notify_all();
   }
 
-  // Waits up to `timeout` for the next event.
+  // Waits up to `timeout` for the next event. The caller then holds it: no token is written
+  // directly until it calls written() (or set_token_writer).
   std::optional<StreamEvent> pop(std::chrono::milliseconds timeout) {
     std::unique_lock lk(mu_);
     if (!cv_.wait_for(lk, timeout, [&] { return !q_.empty(); })) return std::nullopt;
     auto e = std::move(q_.front());
     q_.pop_front();
+    taken_ = true;
     return e;
+  }
+
+  // The consumer has sent the event it took: direct writes may go on.
+  void written() {
+    std::lock_guard lk(mu_);
+    taken_ = false;
+  }
+
+  // Installs (or, with nullptr, removes) the token writer; the consumer holds no event. Removing
+  // waits for a write in progress, so the writer's captures may go away afterwards.
+  void set_token_writer(TokenWriter w) {
+    std::lock_guard lk(mu_);
+    writer_ = std::move(w);
+    taken_ = false;
   }
 
   bool closed() const {
@@ -51,6 +76,8 @@ class RequestStream {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<StreamEvent> q_;
+  TokenWriter writer_;
+  bool taken_ = false;  // the consumer holds a popped event it has not sent yet
   bool closed_ = false;
 };
 

@@ -67,6 +67,22 @@ TEST_F(Generate, StreamsNdjsonWithFinalStats) {
   EXPECT_FALSE(text.empty());
 }
 
+// Streamed tokens leave from the runner's reader thread while the socket takes them; the text
+// must be the non-streamed text, in order.
+TEST_F(Generate, StreamedTextIsTheUnstreamedText) {
+  json opts = {{"temperature", 0}, {"num_predict", 64}};
+  json body = {{"model", "tiny"}, {"prompt", "Write a long story about a river"}, {"options", opts}};
+  auto lines = server_->stream("/api/generate", body);
+  ASSERT_GE(lines.size(), 2u);
+  std::string streamed;
+  for (const auto& l : lines) streamed += l.value("response", "");
+  EXPECT_EQ(lines.back()["eval_count"], 64);
+  body["stream"] = false;
+  auto [status, text] = server_->post("/api/generate", body);
+  ASSERT_EQ(status, 200) << text;
+  EXPECT_EQ(streamed, json::parse(text)["response"].get<std::string>());
+}
+
 TEST_F(Generate, ChatStreamsMessages) {
   json body = {{"model", "tiny"}, {"messages", {{{"role", "system"}, {"content", "be brief"}}, {{"role", "user"}, {"content", "hi"}}}}, {"options", greedy}};
   auto lines = server_->stream("/api/chat", body);
