@@ -46,6 +46,21 @@ ModelManager::ModelManager(Config cfg)
   try {
     auto r = RunnerProcess::spawn(cfg_.exe);
     baseline_ = r->wait_hello(std::chrono::seconds(10)).value("process", json::object()).value("rss", uint64_t{0});
+    // On host RAM a runner that has loaded and decoded holds more code pages than an idle one:
+    // measured on a tiny model, so that the first load is counted right too.
+    if (cfg_.device_is_host_ram) {
+      auto t0 = std::chrono::steady_clock::now();
+      json fc = r->calibrate(std::chrono::seconds(30));
+      if (fc.contains("code_bytes")) {
+        first_compute_measured_ = true;
+        baseline_ += fc["code_bytes"].get<uint64_t>();
+        spdlog::debug("runner baseline: {} KiB, of which {} KiB of code a load and a decode touch (measured in {} ms)",
+                      baseline_ >> 10, fc["code_bytes"].get<uint64_t>() >> 10,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+      } else {
+        spdlog::warn("could not measure a runner's code pages: {}", fc.value("error", "no answer"));
+      }
+    }
     // On a GPU the baseline is device memory: the driver's per-process context, as NVML sees it.
     if (!cfg_.device_is_host_ram) {
       r->init_gpu(std::chrono::seconds(60));
@@ -546,8 +561,9 @@ void ModelManager::measure_first_compute(const std::string& name) {
 
 // On host RAM the same gap is code: the pages of kernels and of llama.cpp's loader that a runner
 // touches once it has loaded and decoded (about 3 MiB), which an idle runner's baseline lacks.
-// Each runner reports them after its first decode; the first report joins the baseline, once,
-// so that later footprints of one model stay equal (the planner compares their sizes).
+// The start measures them on a tiny model (calibrate); should that fail, each runner reports them
+// after its first decode and the first report joins the baseline, once, so that later footprints
+// of one model stay equal (the planner compares their sizes).
 void ModelManager::absorb_code_pages() {
   if (!cfg_.device_is_host_ram || first_compute_measured_) return;
   for (const auto& [name, inst] : instances_) {

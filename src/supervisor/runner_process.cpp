@@ -232,6 +232,11 @@ json RunnerProcess::init_gpu(std::chrono::milliseconds timeout) {
   return wait_control("gpu_ready", timeout);
 }
 
+json RunnerProcess::calibrate(std::chrono::milliseconds timeout) {
+  if (!send({{"type", "calibrate"}})) throw RunnerError("runner is gone");
+  return wait_control("first_compute", timeout);
+}
+
 json RunnerProcess::wait_hello(std::chrono::milliseconds timeout) {
   std::unique_lock lk(mu_);
   control_cv_.wait_for(lk, timeout, [&] { return !hello_.is_null() || !alive_; });

@@ -293,6 +293,22 @@ TEST(RunnerProtocol, ReportsFirstComputeCodePagesOnce) {
     ASSERT_NE(m.value("type", ""), "first_compute") << "reported twice";
 }
 
+// An idle runner asked to calibrate runs a tiny model and reports the code pages that touched;
+// a loaded runner refuses.
+TEST(RunnerProtocol, CalibrateReportsTheCodeOfATinyModel) {
+  RunnerClient r;
+  r.wait_for("hello");
+  r.send({{"type", "calibrate"}});
+  json first = r.wait_for("first_compute");
+  EXPECT_FALSE(first.contains("error")) << first.dump();
+  EXPECT_GT(first.value("code_bytes", uint64_t{0}), 256u << 10);
+  EXPECT_LT(first.value("code_bytes", uint64_t{0}), 64u << 20);
+  RunnerClient loaded;
+  loaded.load(params(1024));
+  loaded.send({{"type", "calibrate"}});
+  EXPECT_TRUE(loaded.wait_for("first_compute").contains("error"));
+}
+
 TEST(RunnerProtocol, ShutdownWithSaveSendsSnapshotsThenExits) {
   RunnerClient r;
   r.load(params(1024));
