@@ -230,9 +230,10 @@ std::shared_ptr<RunnerProcess> ModelManager::spawn_runner(Instance& inst) {
   if (spare_ && spare_->alive()) {
     auto r = std::move(spare_);
     spare_.reset();
+    spare_taken_at_ = Clock::now();
     r->attach(std::move(on_exit), std::move(hooks));
     if (r->alive()) {
-      cv_.notify_all();  // the timer thread spawns the next spare
+      cv_.notify_all();  // the timer thread spawns the next spare (see spare_may_start)
       return r;
     }
   }
@@ -460,11 +461,22 @@ void ModelManager::start_residents(const std::vector<ModelEntry>& residents) {
   for (const auto& e : residents) load(e, std::nullopt);
 }
 
+// The next spare starts once no request runs: starting a process (fork, exec, dynamic linking)
+// takes tens of milliseconds of CPU, which the woken model's first request would otherwise share
+// (on 2 cores, with its prefill). A machine that never idles gets one after a few seconds anyway.
+bool ModelManager::spare_may_start() const {
+  constexpr auto kLongestWait = std::chrono::seconds(3);
+  if (Clock::now() - spare_taken_at_ >= kLongestWait) return true;
+  for (const auto& [name, st] : machine_.models())
+    if (st.busy > 0) return false;
+  return true;
+}
+
 void ModelManager::timer_loop() {
   Lock lk(mu_);
   // Runs until stop_all has stopped every runner: runners this thread spawned die with it.
   while (!timer_stop_) {
-    if (!stopping_ && (!spare_ || !spare_->alive())) {
+    if (!stopping_ && (!spare_ || !spare_->alive()) && spare_may_start()) {
       lk.unlock();
       std::shared_ptr<RunnerProcess> fresh;
       try {

@@ -185,6 +185,8 @@ class ModelManager {
   // Spawned by the timer thread, which lives as long as the server (PR_SET_PDEATHSIG follows
   // the spawning thread).
   std::shared_ptr<RunnerProcess> spare_;
+  Clock::time_point spare_taken_at_{};  // when a load last took the spare
+  bool spare_may_start() const;
   size_t waiting_ = 0;
   bool timer_stop_ = false;  // the timer thread's end: after stop_all has stopped the runners
   bool stopping_ = false;

@@ -199,6 +199,22 @@ TEST_F(Generate, RunnerKilledFailsRequestAndReloads) {
   EXPECT_FALSE(s.generate_text({{"model", "tiny"}, {"prompt", "again"}, {"options", greedy}}).empty());
 }
 
+// The load takes the pre-spawned runner; the next one starts only once no request runs, so that
+// starting a process does not share the cores with the woken model's first request.
+TEST_F(Generate, TheNextSpareWaitsForTheRequestToEnd) {
+  Server s;
+  ASSERT_TRUE(wait_until([&] { return runner_pids(s.pid()).size() == 1; })) << "the spare";
+  int fd = send_generate_raw(s.port(), {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"num_predict", 100000}, {"temperature", 0}}}});
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(read_first_chunk(fd));
+  for (int i = 0; i < 10; ++i) {  // half a second, well inside the 3 s after which a spare starts anyway
+    EXPECT_EQ(runner_pids(s.pid()).size(), 1u) << "a spare started while the request ran";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::close(fd);  // hanging up ends the request
+  EXPECT_TRUE(wait_until([&] { return runner_pids(s.pid()).size() == 2; })) << "the model's runner and a new spare";
+}
+
 TEST_F(Generate, RunnerDiesWithSupervisor) {
   std::vector<pid_t> runners;
   {
