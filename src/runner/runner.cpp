@@ -52,9 +52,7 @@ class Runner {
 
   int run() {
     send({{"type", "hello"}, {"protocol", proto::kProtocolVersion}, {"pid", getpid()}, {"process", process_json()}});
-    code_rss_at_start_ = own_file_rss_except("");
     for (;;) {
-      if (decoded_ && !first_compute_reported_ && !busy()) report_first_compute();  // idle: off the token path
       flush();  // one write per step for every slot's tokens
       // Block for input only when nothing can move: no active slot and no request that could start.
       if (!intake(!busy() && !startable() ? -1 : 0)) return 0;
@@ -76,11 +74,6 @@ class Runner {
   bool batch_ready_ = false;
   bool shutdown_ = false;
   std::string out_;  // queued frames, see send()
-  // Resident pages of the executable and libraries when idle; the first decode reports how much
-  // loading and computing added to them (see report_first_compute).
-  uint64_t code_rss_at_start_ = 0;
-  bool decoded_ = false;
-  bool first_compute_reported_ = false;
   bool prompt_cache_ = false;  // load's "prompt_cache": save slots before overwriting them
 
   // Messages are queued and written once per scheduling step (flush), so 32 slots' tokens cost
@@ -648,27 +641,20 @@ class Runner {
     }
   }
 
-  // The code and data pages that loading and the first decode touched (kernels, llama.cpp's
-  // loader), which an idle runner's baseline does not hold: once, after the first decode. The
-  // supervisor adds them to the baseline of later footprints where host RAM is the device.
-  // Reading smaps takes about a millisecond, so it waits until no request is running.
-  void report_first_compute() {
-    first_compute_reported_ = true;
-    const uint64_t now = own_file_rss_except(engine_ ? engine_->params().path : "");
-    send({{"type", "first_compute"}, {"code_bytes", now > code_rss_at_start_ ? now - code_rss_at_start_ : 0}});
-  }
-
-  // An idle runner, asked at the supervisor's start: a tiny model's load and decode stand in for
-  // a first decode, so that the first footprint already holds the code pages.
+  // An idle runner, asked at the supervisor's start: a tiny model's load and decode touch the
+  // code pages (llama.cpp's loader, the CPU kernels) that every runner touches once it has loaded
+  // and decoded and that an idle runner's baseline lacks; their growth is reported. Reading smaps
+  // takes about a millisecond.
   void calibrate() {
-    if (engine_ || first_compute_reported_) return send({{"type", "first_compute"}, {"error", "not an idle runner"}});
+    if (engine_) return send({{"type", "first_compute"}, {"error", "not an idle runner"}});
+    const uint64_t before = own_file_rss_except("");
     try {
       engine::run_tiny_model();
     } catch (const std::exception& e) {
-      first_compute_reported_ = true;
       return send({{"type", "first_compute"}, {"error", e.what()}});
     }
-    report_first_compute();
+    const uint64_t after = own_file_rss_except("");
+    send({{"type", "first_compute"}, {"code_bytes", after > before ? after - before : 0}});
   }
 
   int add_to_batch(Token t, llama_pos pos, int seq, bool logits) {
@@ -708,7 +694,6 @@ class Runner {
     if (batch_.n_tokens == 0) return;
     int rc = llama_decode(engine_->ctx(), batch_);
     if (rc != 0) return fail_decode(rc, false);
-    decoded_ = true;
     for (auto& s : slots_) {
       if (s.active && !s.embed && s.batch_index >= 0) sample(s);
     }

@@ -52,7 +52,6 @@ ModelManager::ModelManager(Config cfg)
       auto t0 = std::chrono::steady_clock::now();
       json fc = r->calibrate(std::chrono::seconds(30));
       if (fc.contains("code_bytes")) {
-        first_compute_measured_ = true;
         baseline_ += fc["code_bytes"].get<uint64_t>();
         spdlog::debug("runner baseline: {} KiB, of which {} KiB of code a load and a decode touch (measured in {} ms)",
                       baseline_ >> 10, fc["code_bytes"].get<uint64_t>() >> 10,
@@ -191,7 +190,6 @@ mem::Footprint ModelManager::footprint_for(Lock& lk, Instance& inst, uint32_t nu
   lk.lock();
   if (!error.empty()) throw LoadError("model '" + inst.entry.name + "' could not be loaded: " + error);
   fp.device = cfg_.device_id;
-  absorb_code_pages();
   fp.baseline = baseline_;
   inst.load_params = params;
   inst.load_params["num_ctx"] = fp.n_ctx ? fp.n_ctx : num_ctx;
@@ -387,7 +385,6 @@ ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const Context
 void ModelManager::release(const std::string& name, std::optional<KeepAlive> ka) {
   std::lock_guard lk(mu_);
   measure_first_compute(name);
-  absorb_code_pages();
   mem::RequestEnded e{name};
   if (ka) e.keep_alive = to_memory(*ka);
   feed(e);
@@ -400,7 +397,6 @@ void ModelManager::on_runner_exit(const std::string& name, RunnerProcess& r) {
   Instance& inst = *it->second;
   if (inst.runner.get() != &r) return;
   std::string reason = r.exit_reason();
-  absorb_code_pages();  // its report, if it decoded, before it is gone
   inst.runner.reset();
   inst.ready = json();
   const auto* st = machine_.find(name);
@@ -569,24 +565,6 @@ void ModelManager::measure_first_compute(const std::string& name) {
   spdlog::info("a runner's first decode allocated {} MiB more on {} (NVML); the per-runner baseline is now {} MiB",
                (measured - accounted) >> 20, cfg_.device_id, baseline_ >> 20);
   if (spare_gpu_init_) machine_.hold_other(kSpareRunner, baseline_);  // keeps the old figure if it no longer fits
-}
-
-// On host RAM the same gap is code: the pages of kernels and of llama.cpp's loader that a runner
-// touches once it has loaded and decoded (about 3 MiB), which an idle runner's baseline lacks.
-// The start measures them on a tiny model (calibrate); should that fail, each runner reports them
-// after its first decode and the first report joins the baseline, once, so that later footprints
-// of one model stay equal (the planner compares their sizes).
-void ModelManager::absorb_code_pages() {
-  if (!cfg_.device_is_host_ram || first_compute_measured_) return;
-  for (const auto& [name, inst] : instances_) {
-    const auto code = inst->runner ? inst->runner->first_compute_code_bytes() : std::nullopt;
-    if (!code) continue;
-    first_compute_measured_ = true;
-    baseline_ += *code;
-    spdlog::debug("a runner's load and first decode touched {} KiB of code; the per-runner baseline is now {} KiB",
-                  *code >> 10, baseline_ >> 10);
-    return;
-  }
 }
 
 std::string ModelManager::device_filter() const { return cfg_.device_is_host_ram ? "" : cfg_.device_id; }

@@ -172,14 +172,13 @@ class ModelManager {
   unsigned gpu_index() const;
   std::string device_filter() const;  // device_share's device_id: empty on the CPU device
   void measure_first_compute(const std::string& name);
-  void absorb_code_pages();
   std::mutex mu_;
   std::condition_variable cv_;
   memory::TierMachine machine_;
   std::map<std::string, std::unique_ptr<Instance>> instances_;
   uint64_t baseline_ = 0;  // per-runner bytes before any model is loaded (measured)
   static constexpr const char* kSpareRunner = "(pre-spawned runner)";  // its ledger id
-  bool first_compute_measured_ = false;  // what a first decode adds (GPU memory; code pages on host RAM) is in baseline_
+  bool first_compute_measured_ = false;  // GPU: what a first decode allocates is in baseline_
   bool spare_gpu_init_ = false;  // the spare creates its GPU context early (ledger holds baseline_)
   // A pre-spawned idle runner (said hello, loads nothing): a load skips process start-up.
   // Spawned by the timer thread, which lives as long as the server (PR_SET_PDEATHSIG follows

@@ -142,13 +142,6 @@ void RunnerProcess::on_message(const json& m) {
   control_cv_.notify_all();
 }
 
-std::optional<uint64_t> RunnerProcess::first_compute_code_bytes() const {
-  std::lock_guard lk(mu_);
-  auto it = control_.find("first_compute");
-  if (it == control_.end()) return std::nullopt;
-  return it->second.value("code_bytes", uint64_t{0});
-}
-
 void RunnerProcess::answer_snapshot_request(const json& m) {
   json reply = {{"type", "restore"}, {"id", m.value("id", uint64_t{0})}, {"found", false}};
   std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const SharedBlob>>> found;

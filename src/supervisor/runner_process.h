@@ -79,9 +79,6 @@ class RunnerProcess : public std::enable_shared_from_this<RunnerProcess> {
   void kill();
   // The runner's own measurement before loading (RSS of an idle runner): the per-runner baseline.
   nlohmann::json hello() const;
-  // What loading and the first decode added to the runner's code pages (its "first_compute"
-  // message); nullopt until the runner has sent it.
-  std::optional<uint64_t> first_compute_code_bytes() const;
 
   pid_t pid() const { return pid_; }
   bool alive() const { return alive_.load(); }

@@ -275,24 +275,6 @@ TEST(RunnerProtocol, CreateContextAndStats) {
   EXPECT_EQ(done["done_reason"], "length");
 }
 
-// After its first decode, once idle, a runner reports the code pages that loading and computing
-// touched (the supervisor adds them to the baseline on host RAM); only once.
-TEST(RunnerProtocol, ReportsFirstComputeCodePagesOnce) {
-  RunnerClient r;
-  r.load(params(1024));
-  std::string text;
-  json done = r.generate(gen(1, "hello"), &text);
-  EXPECT_EQ(done["done_reason"], "length");
-  json first = r.wait_for("first_compute");
-  const uint64_t code = first.value("code_bytes", uint64_t{0});
-  EXPECT_GT(code, 256u << 10) << "llama.cpp's loader and CPU kernels are not in an idle runner's pages";
-  EXPECT_LT(code, 64u << 20);
-  r.generate(gen(2, "hello again"), &text);
-  r.send({{"type", "stats"}});
-  for (json m = r.next_json(); m.value("type", "") != "stats"; m = r.next_json())
-    ASSERT_NE(m.value("type", ""), "first_compute") << "reported twice";
-}
-
 // An idle runner asked to calibrate runs a tiny model and reports the code pages that touched;
 // a loaded runner refuses.
 TEST(RunnerProtocol, CalibrateReportsTheCodeOfATinyModel) {
@@ -315,7 +297,7 @@ TEST(RunnerProtocol, ShutdownWithSaveSendsSnapshotsThenExits) {
   std::string text;
   r.generate(gen(1, "a short conversation"), &text);
   r.send({{"type", "shutdown"}, {"save", true}});
-  json snap = r.wait_for("snapshot");  // after first_compute, if that was not sent yet
+  json snap = r.next_json();
   EXPECT_EQ(snap.value("type", ""), "snapshot");
   auto blob = r.next();
   ASSERT_TRUE(blob);

@@ -129,16 +129,8 @@ TEST(Memory, KeepAliveZeroUnloadsRightAfterTheRequest) {
 TEST(Memory, FourthModelEvictsTheLeastRecentlyUsed) {
   json small = {{"num_ctx", 256}, {"num_predict", 2}, {"temperature", 0}};
   uint64_t one = 0, kv_and_compute = 0;
-  // A runner that has decoded adds its code pages to the baseline of later footprints: one that
-  // has come and gone first makes the four models' footprints equal.
-  auto calibrate = [&](const Server& s) {
-    generate(s, "kvbig", small);
-    auto [status, text] = s.post("/api/models/unload", {{"model", "kvbig"}, {"tier", "cold"}});
-    ASSERT_EQ(status, 200) << text;
-  };
   {
     Server probe({"--device-memory", "8GiB"}, kv_models());
-    calibrate(probe);
     generate(probe, "a", small);
     auto e = ps_entry(probe, "a");
     one = e["estimated_bytes"];
@@ -149,7 +141,6 @@ TEST(Memory, FourthModelEvictsTheLeastRecentlyUsed) {
   // fourth model, so one idle model must leave the device: the least recently used one.
   uint64_t spare = (one - 3 * kv_and_compute) / 2;
   Server s({"--device-memory", std::to_string(3 * one + spare), "--headroom", "0"}, kv_models());
-  calibrate(s);
   for (const char* m : {"a", "b", "c"}) generate(s, m, small);
   const int64_t est_a = ps_entry(s, "a")["estimated_bytes"];
   for (const char* m : {"b", "c"})  // the same size to the planner: within a MiB (pages of measured heap)
@@ -166,8 +157,7 @@ TEST(Memory, FourthModelEvictsTheLeastRecentlyUsed) {
 
 // On host RAM a footprint holds what an idle runner's baseline lacks: the model's own heap
 // (vocabulary, metadata; from the dry run) and the code pages that loading and computing touch,
-// measured at start on a tiny model, so the first load has them too, and counted once: a
-// runner's own first-decode report does not add them again.
+// measured at start on a tiny model, so the first load has them too, and counted once.
 TEST(Memory, FootprintsHoldTheModelsHeapAndTheRunnersCodePages) {
   json small = {{"num_ctx", 256}, {"num_predict", 2}, {"temperature", 0}};
   Server s({"--device-memory", "8GiB"}, kv_models());
@@ -176,7 +166,6 @@ TEST(Memory, FootprintsHoldTheModelsHeapAndTheRunnersCodePages) {
   EXPECT_GT(a["heap_bytes"].get<uint64_t>(), 256u << 10);
   EXPECT_EQ(memory_model(s, "a")["heap_bytes"], a["heap_bytes"]);
   EXPECT_GT(a["baseline_bytes"].get<uint64_t>(), 8u << 20);
-  generate(s, "a", small);  // a's runner reported its first decode before this answer
   generate(s, "b", small);
   json b = ps_entry(s, "b");
   EXPECT_EQ(b["baseline_bytes"], a["baseline_bytes"]);
