@@ -11,6 +11,7 @@
 
 #include "common/process_memory.h"
 #include "engine/tiny_model_run.h"
+#include "common/messages.h"
 #include "common/protocol.h"
 #include "engine/devices.h"
 #include "engine/engine.h"
@@ -32,7 +33,7 @@ constexpr size_t kEmbedTokensPerDecode = engine::Engine::kEmbedTokensPerDecode;
 constexpr size_t kMinSharedPrefix = 32;
 // A snapshot is asked for, or a slot saved before it is overwritten, only for at least this many
 // tokens (the supervisor sends one back only when it covers this many more than the slots do).
-constexpr size_t kMinReuseGain = 16;
+constexpr size_t kMinReuseGain = protocol::kSnapshotMinGain;
 // How long a step waits for the supervisor's answer to want_snapshot.
 constexpr int kSnapshotAnswerWaitMs = 5;
 constexpr size_t kFlushBytes = 256 * 1024;
@@ -75,6 +76,7 @@ class Runner {
   bool shutdown_ = false;
   std::string out_;  // queued frames, see send()
   bool prompt_cache_ = false;  // load's "prompt_cache": save slots before overwriting them
+  uint64_t control_id_ = 0;    // the id of the control message being answered
 
   // Messages are queued and written once per scheduling step (flush), so 32 slots' tokens cost
   // one syscall and one wake-up of the supervisor's reader, not 32.
@@ -161,6 +163,8 @@ class Runner {
 
   void handle(const json& m) {
     std::string type = m.value("type", "");
+    // Control replies carry the control message's id (src/common/messages.h).
+    control_id_ = m.value("id", uint64_t{0});
     if (type == "load") {
       load(m);
     } else if (type == "generate" || type == "embed") {
@@ -179,7 +183,7 @@ class Runner {
       calibrate();
     } else if (type == "init_gpu") {
       int gpus = engine::init_gpu_contexts();
-      send({{"type", "gpu_ready"}, {"gpus", gpus}, {"process", process_json()}});
+      send({{"type", "gpu_ready"}, {"id", control_id_}, {"gpus", gpus}, {"process", process_json()}});
     } else if (type == "shutdown") {
       spdlog::debug("runner: shutdown{}", m.value("save", false) ? ", saving slots" : "");
       if (m.value("save", false)) send_snapshots();
@@ -192,7 +196,7 @@ class Runner {
     try {
       engine_ = std::make_unique<engine::Engine>(engine::load_params_from_json(m));
     } catch (const std::exception& e) {
-      send({{"type", "load_error"}, {"message", e.what()}});
+      send({{"type", "load_error"}, {"id", control_id_}, {"message", e.what()}});
       shutdown_ = true;
       return;
     }
@@ -210,6 +214,7 @@ class Runner {
   void send_ready(Clock::time_point t0, bool weights_loaded) {
     const auto& p = engine_->params();
     send({{"type", "ready"},
+          {"id", control_id_},
           {"num_ctx", p.num_ctx},
           {"num_parallel", p.num_parallel},
           {"n_ctx_train", engine_->n_ctx_train()},
@@ -224,12 +229,12 @@ class Runner {
   // warm → ready: the weights stayed, the context comes back (empty; snapshots restore on demand).
   void create_context(uint32_t num_ctx) {
     auto t0 = Clock::now();
-    if (!engine_) return send({{"type", "load_error"}, {"message", "model is not loaded"}});
+    if (!engine_) return send({{"type", "load_error"}, {"id", control_id_}, {"message", "model is not loaded"}});
     try {
       if (num_ctx > 0 && !engine_->has_context()) engine_->set_num_ctx(num_ctx);
       engine_->create_context();
     } catch (const std::exception& e) {
-      return send({{"type", "load_error"}, {"message", e.what()}});
+      return send({{"type", "load_error"}, {"id", control_id_}, {"message", e.what()}});
     }
     send_ready(t0, false);
   }
@@ -286,12 +291,13 @@ class Runner {
 
   void release_kv() {
     bool parked = !pending_.empty();
-    if (busy() || parked) return send({{"type", "kv_released"}, {"error", "busy"}});
+    if (busy() || parked) return send({{"type", "kv_released"}, {"id", control_id_}, {"error", "busy"}});
     auto t0 = Clock::now();
     send_snapshots();
     for (auto& s : slots_) s.cache.clear();
     if (engine_) engine_->free_context();
     send({{"type", "kv_released"},
+          {"id", control_id_},
           {"memory", engine_ ? engine_->memory().to_json() : json::object()},
           {"process", process_json()},
           {"release_ns", ns_between(t0, Clock::now())}});
@@ -301,6 +307,7 @@ class Runner {
     json slots = json::array();
     for (const auto& s : slots_) slots.push_back({{"active", s.active}, {"cached_tokens", s.cache.size()}});
     send({{"type", "stats"},
+          {"id", control_id_},
           {"process", process_json()},
           {"memory", engine_ ? engine_->memory().to_json() : json::object()},
           {"context", engine_ && engine_->has_context()},
@@ -646,15 +653,15 @@ class Runner {
   // and decoded and that an idle runner's baseline lacks; their growth is reported. Reading smaps
   // takes about a millisecond.
   void calibrate() {
-    if (engine_) return send({{"type", "first_compute"}, {"error", "not an idle runner"}});
+    if (engine_) return send({{"type", "calibrated"}, {"id", control_id_}, {"error", "not an idle runner"}});
     const uint64_t before = own_file_rss_except("");
     try {
       engine::run_tiny_model();
     } catch (const std::exception& e) {
-      return send({{"type", "first_compute"}, {"error", e.what()}});
+      return send({{"type", "calibrated"}, {"id", control_id_}, {"error", e.what()}});
     }
     const uint64_t after = own_file_rss_except("");
-    send({{"type", "first_compute"}, {"code_bytes", after > before ? after - before : 0}});
+    send({{"type", "calibrated"}, {"id", control_id_}, {"code_bytes", after > before ? after - before : 0}});
   }
 
   int add_to_batch(Token t, llama_pos pos, int seq, bool logits) {

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "memory/planner.h"
+#include "common/messages.h"
 #include "common/process_memory.h"
 #include "supervisor/gpu_process_memory.h"
 
@@ -17,8 +18,7 @@ namespace mem = ebb::memory;
 
 namespace {
 
-// A snapshot must cover this many more prompt tokens than the runner's own slots to be sent.
-constexpr size_t kSnapshotMinGain = 16;
+using protocol::kSnapshotMinGain;  // a snapshot must cover this many more prompt tokens than the slots
 
 mem::KeepAlive to_memory(const KeepAlive& k) {
   return k.is_forever() ? mem::KeepAlive::forever() : mem::KeepAlive::after(k.duration);

@@ -227,7 +227,7 @@ json RunnerProcess::init_gpu(std::chrono::milliseconds timeout) {
 
 json RunnerProcess::calibrate(std::chrono::milliseconds timeout) {
   if (!send({{"type", "calibrate"}})) throw RunnerError("runner is gone");
-  return wait_control("first_compute", timeout);
+  return wait_control("calibrated", timeout);
 }
 
 json RunnerProcess::wait_hello(std::chrono::milliseconds timeout) {

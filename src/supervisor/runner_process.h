@@ -63,7 +63,7 @@ class RunnerProcess : public std::enable_shared_from_this<RunnerProcess> {
   nlohmann::json wait_hello(std::chrono::milliseconds timeout);
   // Has the idle runner create its GPU context(s) (init_gpu) and waits for gpu_ready.
   nlohmann::json init_gpu(std::chrono::milliseconds timeout);
-  // Has the idle runner load and decode a tiny model, and returns its "first_compute" report
+  // Has the idle runner load and decode a tiny model, and returns its "calibrated" report
   // (code_bytes, or error).
   nlohmann::json calibrate(std::chrono::milliseconds timeout);
   // The same without waiting: a pre-spawned runner gets its GPU context before it is needed.

@@ -281,14 +281,14 @@ TEST(RunnerProtocol, CalibrateReportsTheCodeOfATinyModel) {
   RunnerClient r;
   r.wait_for("hello");
   r.send({{"type", "calibrate"}});
-  json first = r.wait_for("first_compute");
+  json first = r.wait_for("calibrated");
   EXPECT_FALSE(first.contains("error")) << first.dump();
   EXPECT_GT(first.value("code_bytes", uint64_t{0}), 256u << 10);
   EXPECT_LT(first.value("code_bytes", uint64_t{0}), 64u << 20);
   RunnerClient loaded;
   loaded.load(params(1024));
   loaded.send({{"type", "calibrate"}});
-  EXPECT_TRUE(loaded.wait_for("first_compute").contains("error"));
+  EXPECT_TRUE(loaded.wait_for("calibrated").contains("error"));
 }
 
 TEST(RunnerProtocol, ShutdownWithSaveSendsSnapshotsThenExits) {
