@@ -21,7 +21,19 @@ fi
 echo "setup: pinned llama.cpp (first run builds it, ~8 min on 2 cores)"
 scripts/llama-deps.sh >/dev/null
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" 2>&1 | grep -E "error|warning: |Linking" || true
+# Quiet on success (warnings only); on failure the errors, and the script fails: a stale
+# build/ebb from an earlier run must not pass for a fresh one.
+mkdir -p build
+if ! cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >build/configure.log 2>&1; then
+  tail -40 build/configure.log >&2
+  echo "setup: configuring failed (build/configure.log)" >&2
+  exit 1
+fi
+if ! cmake --build build -j"$(nproc)" >build/build.log 2>&1; then
+  grep -E -A3 "error|Error [0-9]" build/build.log | head -80 >&2 || tail -40 build/build.log >&2
+  echo "setup: build failed (build/build.log)" >&2
+  exit 1
+fi
+grep -E "warning: " build/build.log || true
 test -x build/ebb
 echo "setup: build/ebb is ready"
