@@ -4,7 +4,7 @@
 # Prints the directory holding the peer binaries on its last line.
 # Usage: bench/build-peer.sh
 set -euo pipefail
-VERSION=3.21.1
+VERSION=$(<"$(dirname "$0")/../cmake/llama-version.txt")  # the one place it is written
 CACHE="${EBB_CACHE:-$HOME/.cache/ebb}/llama.cpp-$VERSION"
 SRC="$CACHE/src"
 BUILD="$CACHE/build-peer"

@@ -3,7 +3,7 @@
 # Idempotent: a finished build is reused. Prints the cache directory on its last line.
 # Usage: scripts/llama-deps.sh [--cuda]
 set -euo pipefail
-VERSION=3.21.1
+VERSION=$(<"$(dirname "$0")/../cmake/llama-version.txt")  # the one place it is written
 CUDA=OFF
 [[ "${1:-}" == "--cuda" ]] && CUDA=ON
 CACHE="${EBB_CACHE:-$HOME/.cache/ebb}/llama.cpp-$VERSION"
