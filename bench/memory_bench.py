@@ -11,10 +11,16 @@
 
 Usage: bench/memory_bench.py [--parts a,b,c,r,f] [--runs 5] [--followup-tokens 1500]
 Writes bench/results/<date>-memory.{md,json}. Speed/memory targets live here, never in tests.
+
+Baseline mode: `--baseline-bin OLD_EBB` (or EBB_BASE_BIN=OLD_EBB) compares ebb (EBB_BIN) with an
+older ebb binary instead of llama-server, parts a (with b) and c only: ebb's side of each, on two
+ebb servers, interleaved, with each binary's run-to-run spread and a noise verdict (bench/README.md).
+It does not need the peer built. Use a distinct --name, e.g. --name seams-memory.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -29,6 +35,7 @@ from common import fmt, log, med, ratio  # noqa: E402
 EBB_PORT, PEER_PORT = 19310, 19320
 EBB_SWAP_PORT, ROUTER_PORT = 19311, 19330
 EBB_FP_PORT, EBB_7B_PORT = 19312, 19313
+EBB_BASE_PORT, EBB_BASE_SWAP_PORT = 19314, 19315  # baseline mode: the old ebb binary's servers
 THREADS = 2
 LONG = {"kv_idle": "1h", "keep_alive": "1h", "host_keep": "1h"}  # no timer fires during a run
 
@@ -264,6 +271,169 @@ def snapshot_fetches(log: Path) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Baseline mode: the ebb side of (a), (b) and (c) on two ebb binaries ("new" = EBB_BIN, "old" =
+# --baseline-bin), both servers up at once, interleaved (new, old, old, new, ...).
+SIDES = ("new", "old")
+
+
+def part_a_b_baseline(work, runs, n_follow, res, base):
+    port = {"new": EBB_PORT, "old": EBB_BASE_PORT}
+    # Each side its own copy of the file (own inode, own page-cache pages, own mlock): evicting one
+    # side's file for the cold measurement must not be undone by the other side's lock.
+    files, logs = {}, {}
+    for side in SIDES:
+        files[side] = work / f"{side}-m430.gguf"
+        shutil.copyfile(common.model("m430"), files[side])
+        logs[side] = work / f"ebb-a-{side}.log"
+        cfg = servers.toml_config(work / f"ebb-a-{side}.toml", [ebb_model("m430", files[side])], LONG)
+        servers.start_ebb(work / "empty", port[side], logs[side], config=cfg, env={"EBB_LOG": "debug"},
+                          exe=base if side == "old" else None)
+    T = {side: loadgen.Target("ebb", port[side], "m430") for side in SIDES}
+    count = common.ebb_tokenizer(EBB_PORT, "m430")
+
+    # ---- (a) follow-up turn ----
+    body, _ = common.prompt_of_tokens(n_follow, count)
+    conv = "User: " + body + "\nAssistant:"
+    log(f"(a) conversation prompt: {count(conv)} tokens (ebb's count)")
+    first, hist, qn = {}, {}, [0]
+    for side in SIDES:
+        r = req(T[side], conv, 16, stream=False)
+        first[side] = {"prompt_tokens": r.prompt_tokens, "prefill_s": r.prompt_s, "total_s": r.total, "text": r.text}
+        hist[side] = conv + r.text
+        log(f"(a) turn 1 on {side}: {r.prompt_tokens} prompt tokens, prefill {r.prompt_s:.2f} s")
+
+    def follow(side):
+        qn[0] += 1
+        p = hist[side] + "\nUser: " + common.words(8, 1000 + qn[0]) + "\nAssistant:"
+        r = req(T[side], p, 4, stream=True)
+        return {"ttft": r.ttft, "total": r.total, "prompt_tokens": r.prompt_tokens, "prefill_s": r.prompt_s,
+                "load_s": r.raw_final.get("load_duration", 0) / 1e9}
+
+    def to_host(side):
+        admin(port[side], "unload", {"model": "m430"})
+        wait_until(lambda: ps_entry(port[side], "m430") is None and "m430" in host_models(port[side]), 30,
+                   f"{side} host tier")
+
+    def round_a(side):
+        def f():
+            out = {"ready": follow(side)}
+            admin(port[side], "release-kv", {"model": "m430"})
+            assert ps_entry(port[side], "m430")["tier"] == "warm"
+            time.sleep(IDLE)
+            out["warm"] = follow(side)
+            to_host(side)
+            time.sleep(IDLE)
+            out["host"] = follow(side)
+            return out
+        return f
+
+    a = loadgen.interleave(runs, {side: round_a(side) for side in SIDES}, wrap=common.guarded)
+    res["a"] = {"conversation_tokens": first["new"]["prompt_tokens"], "turn1": first, "runs": a,
+                "snapshot_fetches": {side: snapshot_fetches(logs[side]) for side in SIDES}}
+    for k, what in (("ready", "resident (reference)"), ("warm", "after release-kv"), ("host", "after unload (host tier)")):
+        common.add_figure(res, f"a_{k}_ttft", f"(a) follow-up turn TTFT, {what}", "s", False,
+                          *[[x[k]["ttft"] for x in a[side]] for side in SIDES])
+    for k in ("warm", "host"):
+        common.add_figure(res, f"a_{k}_prefilled", f"(a) tokens prefilled after the restore, {k}", "tokens", False,
+                          *[[x[k]["prompt_tokens"] for x in a[side]] for side in SIDES])
+    common.add_figure(res, "a_snapshot_fetch", "(a) snapshot fetch (debug log: ask → state held), per fetch with a state",
+                      "s", False, *[[x["seconds"] for x in res["a"]["snapshot_fetches"][side] if x["bytes"]] for side in SIDES])
+
+    # ---- (b) wake overhead, 8-token request ----
+    q = "User: " + common.words(12, 5) + "\nAssistant:"
+
+    def lat(side, n=1):
+        return [req(T[side], q, 8, stream=False).total for _ in range(n)]
+
+    def round_b(side):
+        def f():
+            lat(side)  # the slot now holds q
+            ready = med(lat(side, 3))
+            to_host(side)
+            time.sleep(IDLE)
+            host = lat(side)[0]
+            admin(port[side], "unload", {"model": "m430", "tier": "cold"})
+            wait_until(lambda: ps_entry(port[side], "m430") is None and "m430" not in host_models(port[side]), 30,
+                       f"{side} cold tier")
+            servers.evict_file(str(files[side]))
+            cached = servers.cached_bytes(str(files[side]))
+            time.sleep(IDLE)
+            cold = lat(side)[0]
+            return {"ready": ready, "host": host, "cold": cold, "cold_cached_bytes_before": cached,
+                    "host_overhead": host - ready, "cold_overhead": cold - ready}
+        return f
+
+    b = loadgen.interleave(runs, {side: round_b(side) for side in SIDES}, wrap=common.guarded)
+    res["b"] = {"runs": b, "model_file_bytes": files["new"].stat().st_size}
+    for k, what in (("ready", "ready (reference)"), ("host", "from the host tier"), ("cold", "from a cold file"),
+                    ("host_overhead", "wake overhead from the host tier (host − ready)"),
+                    ("cold_overhead", "wake overhead from a cold file (cold − ready)")):
+        common.add_figure(res, f"b_{k}", f"(b) 8-token request, {what}", "s", False, *[[x[k] for x in b[side]] for side in SIDES])
+    lat("new")
+    est = ps_entry(EBB_PORT, "m430")["estimated_bytes"]
+    for side in SIDES:
+        files[side].unlink(missing_ok=True)
+    return est
+
+
+def part_c_baseline(work, runs, est_one, res, base):
+    a, b = common.model("m430"), common.model("m430b")
+    port = {"new": EBB_SWAP_PORT, "old": EBB_BASE_SWAP_PORT}
+    budget = int(est_one * 1.2)  # fits one model (with its KV), not two
+    cfg = servers.toml_config(work / "ebb-c.toml", [ebb_model("m430", a), ebb_model("m430b", b)], LONG)
+    for side in SIDES:
+        servers.start_ebb(work / "empty", port[side], work / f"ebb-c-{side}.log", config=cfg, device_memory=str(budget),
+                          headroom="0", exe=base if side == "old" else None)
+    q = "User: " + common.words(12, 5) + "\nAssistant:"
+    T = lambda side, m: loadgen.Target("ebb", port[side], m)  # noqa: E731
+    for side in SIDES:
+        for m in ("m430", "m430b", "m430"):
+            req(T(side, m), q, 8, stream=False)
+
+    def rnd(side):
+        def f():
+            sw = [req(T(side, m), q, 8, stream=False).total for m in ("m430b", "m430")]
+            rd = [req(T(side, "m430"), q, 8, stream=False).total for _ in range(2)]
+            return {"swap": sw, "ready": rd, "swap_med": med(sw), "ready_med": med(rd), "overhead": med(sw) - med(rd)}
+        return f
+
+    c = loadgen.interleave(runs, {side: rnd(side) for side in SIDES}, wrap=common.guarded)
+    res["c"] = {"runs": c, "ebb_device_memory": budget, "estimated_one_model": est_one}
+    for k, what in (("swap_med", "alternating two models, budget fits one"), ("ready_med", "same model twice (ready)"),
+                    ("overhead", "swap overhead (alternating − ready)")):
+        common.add_figure(res, f"c_{k}", f"(c) 8-token request, {what}", "s", False, *[[x[k] for x in c[side]] for side in SIDES])
+
+
+def main_baseline(args, parts, work, res, base_src):
+    base = common.snapshot_base(work, base_src)
+    res["baseline"] = {"new": servers.ebb_fingerprint(), "old": servers.ebb_fingerprint(base)}
+    log(f"work dir {work}; machine {res['machine']}; baseline {res['baseline']['old']}")
+    (work / "empty").mkdir(exist_ok=True)
+    try:
+        if parts - {"a", "b", "c"}:
+            res["notes"].append(f"baseline mode runs parts a (with b) and c only; skipped {sorted(parts - {'a', 'b', 'c'})}")
+        est = part_a_b_baseline(work, args.runs, args.followup_tokens, res, base)
+        servers._cleanup()
+        if "c" in parts:
+            part_c_baseline(work, args.runs, est, res, base)
+    except Exception:  # noqa: BLE001 - keep what was measured
+        common.note_abort(res)
+    finally:
+        servers._cleanup()
+    common.finish_run(res, work, args, report, [work / "ebb", work / "ebb-base", *work.glob("*.gguf")])
+
+
+def report_baseline(res, args) -> str:
+    A = res.get("a", {})
+    what = (f"parts: (a) follow-up turn of a {A.get('conversation_tokens', '?')}-token chat on m430 after `release-kv` / "
+            f"`unload`, (b) wake overhead of an 8-token request from the host tier and a cold file, (c) swap overhead "
+            f"alternating two 430M models under `--device-memory` 1.2× one model's estimate, `--headroom 0`; each side "
+            f"idles {args.idle} s before a measured wake; (a)/(b) give each binary its own copy of the model file. As in "
+            f"the peer mode (see the script's docstring), with the peer's part left out.")
+    return common.baseline_report(res, args, "Memory-manager benchmarks: ebb (new) vs ebb (old binary)", what)
+
+
+# ---------------------------------------------------------------------------------------------
 def part_c(work, runs, est_one, res):
     a, b = common.model("m430"), common.model("m430b")
     sdir = work / "swap"
@@ -437,6 +607,8 @@ def part_k(work, res, ctxs=(512, 1024, 2048, 4096, 8192), n=3):
 
 # ---------------------------------------------------------------------------------------------
 def report(res, args) -> str:
+    if res.get("baseline"):
+        return report_baseline(res, args)
     m = res["machine"]
     md = [common.machine_header(m, "Memory-manager benchmarks: ebb vs llama-server (same pinned llama.cpp)")]
     md.append(f"- command: `{res.get('command', 'bench/memory_bench.py')}`\n"
@@ -448,7 +620,7 @@ def report(res, args) -> str:
                  f"measured requests use a new TCP connection each.\n" if any(k in res for k in "abc") else "") +
               f"- other engineers share this 2-core machine. Each measurement starts only when other processes use "
               f"< {common.QUIET_CORES} cores (2 s window, ≤ 300 s wait) and is repeated (≤ 2 more tries) if they used "
-              f"> {common.DIRTY_CORES} cores during it (own CPU time of every process outside our process tree, from /proc/*/stat): {common.quiet_summary(res.get('quiet_log'))}.\n"
+              f"> {common.DIRTY_CORES} cores during it (own CPU time of every process outside our process tree, from /proc/*/stat): {common.quiet_summary(res.get('quiet_log'), res.get('no_guard', False))}.\n"
               f"- load average at end: {res.get('loadavg_end', '?')}; CPU pressure at end: `{res.get('cpu_pressure_end', '')}` "
               "\n")
     rows = []
@@ -633,15 +805,21 @@ def main():
     ap.add_argument("--report-only", metavar="JSON", help="re-render the markdown of a recorded run")
     ap.add_argument("--analysis", metavar="MD", help="with --report-only: add this analysis section")
     ap.add_argument("--name", default="memory")
+    ap.add_argument("--baseline-bin", metavar="PATH", default=os.environ.get("EBB_BASE_BIN"),
+                    help="compare ebb (EBB_BIN) with this older ebb binary instead of llama-server, parts a (with b) "
+                         "and c (also $EBB_BASE_BIN)")
     args = ap.parse_args()
     global IDLE
     IDLE = args.idle
     if args.report_only:
         return common.report_only(args.report_only, args.analysis, report)
     parts = set(args.parts.split(","))
+    base = common.baseline_bin(args)
     work = common.workdir("memory")
     common.snapshot_ebb(work)
     res = common.new_results(args, sys.argv[0])
+    if base:
+        return main_baseline(args, parts, work, res, base)
     log(f"work dir {work}; machine {res['machine']}")
     est = None
     try:

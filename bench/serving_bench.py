@@ -15,11 +15,17 @@ kept-alive connections (what HTTP client libraries do) and with a new connection
 
 Usage: bench/serving_bench.py [--parts decode,agg,lat8,qps] [--runs 5] [--duration 12]
 Writes bench/results/<date>-serving.{md,json}. Speed targets live here, never in tests.
+
+Baseline mode: `--baseline-bin OLD_EBB` (or EBB_BASE_BIN=OLD_EBB) compares ebb (EBB_BIN, default
+build/ebb) with an older ebb binary instead of llama-server: the same figures on two ebb servers,
+interleaved, with each binary's run-to-run spread and a noise verdict (bench/README.md). It does
+not need the peer built. Use a distinct --name, e.g. --name seams-serving.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -32,6 +38,7 @@ import servers  # noqa: E402
 from common import fmt, log, med, ratio  # noqa: E402
 
 EBB_PORT = 19410
+EBB_BASE_PORT = 19415  # baseline mode: the old ebb binary's server
 PEER_M430, PEER_T20 = 19420, 19424
 PEER_M120 = {1: 19421, 8: 19422, 32: 19423}
 THREADS = 2
@@ -78,14 +85,19 @@ def main():
     ap.add_argument("--report-only", metavar="JSON", help="re-render the markdown of a recorded run")
     ap.add_argument("--analysis", metavar="MD", help="with --report-only: add this analysis section")
     ap.add_argument("--name", default="serving")
+    ap.add_argument("--baseline-bin", metavar="PATH", default=os.environ.get("EBB_BASE_BIN"),
+                    help="compare ebb (EBB_BIN) with this older ebb binary instead of llama-server (also $EBB_BASE_BIN)")
     args = ap.parse_args()
     if args.report_only:
         return common.report_only(args.report_only, args.analysis, report)
     parts = set(args.parts.split(","))
     levels = [int(x) for x in args.clients.split(",")]
+    base = common.baseline_bin(args)
     work = common.workdir("serving")
     common.snapshot_ebb(work)
     res = common.new_results(args, sys.argv[0])
+    if base:
+        return main_baseline(args, parts, levels, work, res, base)
     log(f"work dir {work}; machine {res['machine']}")
     m430, m120, t20 = common.model("m430"), common.model("m120"), common.model("t20")
     try:
@@ -191,7 +203,123 @@ def main():
     common.finish_run(res, work, args, report, [work / "ebb"])
 
 
+def main_baseline(args, parts, levels, work, res, base_src):
+    """The same figures with a second ebb binary in the peer's place: both servers run at once from the
+    same config; each figure is measured on both, interleaved (new, old, old, new, ...)."""
+    base = common.snapshot_base(work, base_src)
+    res["baseline"] = {"new": servers.ebb_fingerprint(), "old": servers.ebb_fingerprint(base)}
+    log(f"work dir {work}; machine {res['machine']}; baseline {res['baseline']['old']}")
+    m430, m120, t20 = common.model("m430"), common.model("m120"), common.model("t20")
+    port = {"new": EBB_PORT, "old": EBB_BASE_PORT}
+    raw = res.setdefault("raw", {})
+    try:
+        entries = [ebb_model("m430", m430, 4096, 1)] + [ebb_model(f"m120-p{n}", m120, M120_CTX, n) for n in levels] + \
+                  [ebb_model("t20-p64", t20, T20_CTX, 64)]
+        cfg = servers.toml_config(work / "ebb.toml", entries, LONG)
+        (work / "empty").mkdir()
+        servers.start_ebb(work / "empty", EBB_PORT, work / "ebb.log", config=cfg)
+        servers.start_ebb(work / "empty", EBB_BASE_PORT, work / "ebb-base.log", config=cfg, exe=base)
+        T = lambda side, m: loadgen.Target("ebb", port[side], m)  # noqa: E731
+
+        def both(fn):
+            """{"new": fn("new"), "old": fn("old")} measured `runs` times, interleaved."""
+            return loadgen.interleave(args.runs, {"new": fn("new"), "old": fn("old")}, wrap=common.guarded)
+
+        def values(runs, key):
+            return {s: [x[key] for x in runs[s]] for s in runs}
+
+        q = prompts(1)[0]
+        if "decode" in parts or "lat8" in parts:
+            ra, rb = loadgen.one(T("new", "m430"), q, 64, stream=False), loadgen.one(T("old", "m430"), q, 64, stream=False)
+            res["same_text_m430"] = ra.text == rb.text
+
+        if "decode" in parts:
+            def dec(side):
+                def f():
+                    r = loadgen.one(T(side, "m430"), q, 64, stream=False)
+                    return {"tok_s": r.tokens / r.eval_s, "tokens": r.tokens, "eval_s": r.eval_s}
+                return f
+            d = raw["decode"] = both(dec)
+            common.add_figure(res, "decode", "decode, one stream, m430 q8_0, 64 tokens (eval_count / eval_duration)",
+                              "tok/s", True, **values(d, "tok_s"))
+
+        if "lat8" in parts:
+            for keep in (True, False):
+                k = "keepalive" if keep else "fresh"
+
+                def lat(side, keep=keep):
+                    def f():
+                        rs = loadgen.latency_series(T(side, "m430"), q, 8, 10, stream=False, warmup=2, keepalive=keep)
+                        bad = [r for r in rs if not r.ok]
+                        if bad:
+                            raise RuntimeError(f"{side}: {bad[0].status} {bad[0].error}")
+                        return {"p50": med([r.total for r in rs]), "all": [r.total for r in rs]}
+                    return f
+                L = raw[f"lat8_{k}"] = both(lat)
+                common.add_figure(res, f"lat8_{k}", f"8-token request latency p50, m430, "
+                                  f"{'kept-alive connection' if keep else 'new connection per request'}", "ms", False,
+                                  **values(L, "p50"), scale=1e3)
+
+        if "agg" in parts:
+            ps = prompts(64)
+            for n in levels:
+                for side in ("new", "old"):  # load + warm
+                    loadgen.concurrent(T(side, f"m120-p{n}"), ps, 16, n, 1.0, stream=True)
+
+                def run(side, n=n):
+                    return lambda: with_overflows(lambda: loadgen.concurrent(T(side, f"m120-p{n}"), ps, 64, n, args.duration,
+                                                                             stream=True, keepalive=True))
+                a = raw[f"agg_{n}"] = both(run)
+                common.add_figure(res, f"agg_{n}", f"aggregate generated tok/s, m120, {n} streaming clients (num_parallel {n})",
+                                  "tok/s", True, **values(a, "tok_per_s"))
+                res.setdefault("errors", {})[f"agg_{n}"] = {s: sum(x["errors"] for x in a[s]) for s in a}
+
+        if "qps" in parts:
+            ps = prompts(64)
+            for side in ("new", "old"):
+                loadgen.concurrent(T(side, "t20-p64"), ps, 16, 64, 2.0)
+            for keep in (True, False):
+                k = "keepalive" if keep else "fresh"
+                lab = "kept-alive" if keep else "new connection per request"
+
+                def qrun(side, keep=keep):
+                    return lambda: with_overflows(lambda: loadgen.concurrent(T(side, "t20-p64"), ps, 16, 64, args.duration,
+                                                                             stream=False, keepalive=keep))
+
+                def l1(side, keep=keep):
+                    def f():
+                        rs = loadgen.latency_series(T(side, "t20-p64"), ps[0], 1, 30, stream=False, warmup=3, keepalive=keep)
+                        return {"p50": med([r.total for r in rs if r.ok]), "errors": sum(not r.ok for r in rs)}
+                    return f
+                qq = raw[f"qps_{k}"] = both(qrun)
+                ll = raw[f"lat1_{k}"] = both(l1)
+                common.add_figure(res, f"qps_{k}", f"QPS, 16-token completions, t20, 64 clients, {lab}", "req/s", True,
+                                  **values(qq, "qps"))
+                common.add_figure(res, f"lat1_{k}", f"1-token request latency p50, t20 (np 64 servers), {lab}", "ms", False,
+                                  **values(ll, "p50"), scale=1e3)
+                res.setdefault("errors", {})[f"qps_{k}"] = {s: sum(x["errors"] for x in qq[s]) for s in qq}
+    except Exception:  # noqa: BLE001 - keep what was measured
+        common.note_abort(res)
+    finally:
+        servers._cleanup()
+    common.finish_run(res, work, args, report, [work / "ebb", work / "ebb-base"])
+
+
+def report_baseline(res, args) -> str:
+    what = (f"parts: {args.parts}; the figures of the peer mode (see the script's docstring), taken on the ebb server of "
+            f"each binary: m430 (num_ctx 4096, 1 slot), m120 (num_ctx {M120_CTX} per slot, num_parallel = clients), "
+            f"t20 (num_ctx {T20_CTX}, num_parallel 64); threads {THREADS}; {args.duration:.0f} s per load run. Decode "
+            f"tok/s is ebb's own `eval_count / eval_duration` (llama-bench is not run)"
+            f"{'; both binaries generated the same text on m430' if res.get('same_text_m430') else ''}.")
+    md = common.baseline_report(res, args, "Serving benchmarks: ebb (new) vs ebb (old binary)", what)
+    if res.get("errors"):
+        md += "\nRequest errors (new/old): " + "; ".join(f"{k} {v.get('new')}/{v.get('old')}" for k, v in res["errors"].items()) + "\n"
+    return md
+
+
 def report(res, args) -> str:
+    if res.get("baseline"):
+        return report_baseline(res, args)
     m = res["machine"]
     md = [common.machine_header(m, "Serving benchmarks: ebb vs llama-server (same pinned llama.cpp)")]
     md.append(f"- command: `{res.get('command', 'bench/serving_bench.py')}`\n"
@@ -205,7 +333,7 @@ def report(res, args) -> str:
               f"- every figure is the median of {args.runs} interleaved runs (ebb, peer, peer, ebb, ...).\n"
               f"- other engineers share this 2-core machine. Each measurement starts only when other processes use "
               f"< {common.QUIET_CORES} cores (2 s window, ≤ 300 s wait) and is repeated (≤ 2 more tries) if they used "
-              f"> {common.DIRTY_CORES} cores during it (own CPU time of every process outside our process tree, from /proc/*/stat): {common.quiet_summary(res.get('quiet_log'))}.\n"
+              f"> {common.DIRTY_CORES} cores during it (own CPU time of every process outside our process tree, from /proc/*/stat): {common.quiet_summary(res.get('quiet_log'), res.get('no_guard', False))}.\n"
               f"- load average at end: {res.get('loadavg_end')}; CPU pressure at end: `{res.get('cpu_pressure_end')}`\n")
     rows = []
 

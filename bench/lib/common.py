@@ -131,7 +131,7 @@ def machine_header(m: dict, title: str) -> str:
 def new_results(args, script: str) -> dict:
     """A run's results dict: the machine, the arguments and the command line."""
     import sys
-    return {"machine": servers.machine(), "args": vars(args), "notes": [],
+    return {"machine": servers.machine(), "args": vars(args), "notes": [], "no_guard": NO_GUARD,
             "command": " ".join(["bench/%s" % Path(script).name] + sys.argv[1:])}
 
 
@@ -242,8 +242,15 @@ QUIET_CORES = 0.10   # foreign load allowed while waiting to start (cores)
 DIRTY_CORES = 0.15   # a measurement with more foreign load than this is repeated (≤ 2 more tries)
 
 
+# EBB_BENCH_NO_GUARD=1: start every measurement at once and never repeat one. For smoke tests of
+# the scripts only (on a busy machine the guard may wait for minutes); the figures are then noise.
+NO_GUARD = os.environ.get("EBB_BENCH_NO_GUARD") == "1"
+
+
 def wait_quiet(max_wait: float = 300.0) -> float:
     """Wait until other processes used < QUIET_CORES cores over a 2 s window (up to max_wait)."""
+    if NO_GUARD:
+        return 0.0
     t0 = time.time()
     while True:
         a = _cpu_sample()
@@ -264,7 +271,7 @@ def guarded(fn, label: str = ""):
         f = foreign_cores(a, b)
         QUIET_LOG.append({"label": label, "try": attempt + 1, "waited_s": round(waited, 1), "foreign_cores": round(f, 3),
                           "wall_s": round(b[0] - a[0], 2)})
-        if f <= DIRTY_CORES or attempt == 2:
+        if f <= DIRTY_CORES or attempt == 2 or NO_GUARD:
             if isinstance(v, dict):
                 v["_foreign_cores"] = round(f, 3)
                 v["_tries"] = attempt + 1
@@ -272,12 +279,120 @@ def guarded(fn, label: str = ""):
         log(f"  {label}: other processes used {f:.2f} cores during the measurement; repeating it")
 
 
-def quiet_summary(q: list | None = None) -> str:
+def quiet_summary(q: list | None = None, no_guard: bool = False) -> str:
     q = QUIET_LOG if q is None else q
     if not q:
         return "no measurements logged"
+    if no_guard:
+        return (f"**guard off (EBB_BENCH_NO_GUARD=1, a smoke test): nothing waited or was repeated**; median foreign "
+                f"load during the measurements {med([x['foreign_cores'] for x in q]):.3f} cores")
     final = [x for i, x in enumerate(q) if i + 1 == len(q) or q[i + 1]["try"] == 1]
     return (f"{len(final)} measurements; {sum(x['try'] > 1 for x in final)} needed a repeat, "
             f"{sum(x['foreign_cores'] > DIRTY_CORES for x in final)} kept above the limit after 3 tries; "
             f"{sum(x['waited_s'] for x in q):.0f} s spent waiting for quiet; median foreign load during kept measurements "
             f"{med([x['foreign_cores'] for x in final]):.3f} cores")
+
+
+# ---- baseline mode: a second ebb binary in the peer's place ----------------------------------
+
+def baseline_bin(args) -> Path | None:
+    """--baseline-bin PATH, else $EBB_BASE_BIN; None: peer mode."""
+    p = getattr(args, "baseline_bin", None) or os.environ.get("EBB_BASE_BIN")
+    if not p:
+        return None
+    p = Path(p).resolve()
+    if not p.is_file():
+        raise SystemExit(f"baseline binary {p} does not exist")
+    return p
+
+
+def snapshot_base(work: Path, src: Path) -> Path:
+    """Copy the baseline ebb binary (same reason as snapshot_ebb: it cannot change mid-run)."""
+    dst = work / "ebb-base"
+    shutil.copy2(src, dst)
+    return dst
+
+
+def ebb_tokenizer(port: int, model: str):
+    """Token count of a text on an ebb server: /api/embed's prompt_eval_count (ebb has no
+    /tokenize). Used where no peer runs; it may differ from llama-server's count by the BOS token."""
+    def count(text: str) -> int:
+        s, b = servers.http_json(port, "POST", "/api/embed", {"model": model, "input": text})
+        if s != 200:
+            raise RuntimeError(f"/api/embed: {s} {b}")
+        return int(b["prompt_eval_count"])
+    return count
+
+
+NOISE_RULE = ("For each figure, each binary's spread is the range (max − min) of its per-run values. The verdict is "
+              "**worse** when the new median is worse than the old median by more than the old binary's spread "
+              "(lower-is-better: new − old > old spread; higher-is-better: old − new > old spread), **better** when it "
+              "is better by more than that spread, else *within noise*. With one run the spread is 0, so any difference "
+              "counts: use ≥ 5 runs for a verdict.")
+
+
+def spread(xs):
+    xs = [x for x in xs if x is not None]
+    return (max(xs) - min(xs)) if xs else None
+
+
+def verdict(new, old, higher_is_better: bool):
+    n, o, sp = med(new), med(old), spread(old)
+    if n is None or o is None:
+        return "—"
+    worse_by = (o - n) if higher_is_better else (n - o)
+    if worse_by > sp:
+        return "**worse**"
+    if -worse_by > sp:
+        return "better"
+    return "within noise"
+
+
+def add_figure(res: dict, key: str, label: str, unit: str, higher_is_better: bool, new: list, old: list,
+               scale: float = 1.0) -> dict:
+    """Records one figure of a baseline comparison: the per-run values of each binary."""
+    f = {"label": label, "unit": unit, "higher_is_better": higher_is_better, "scale": scale,
+         "new": list(new), "old": list(old)}
+    res.setdefault("figures", {})[key] = f
+    n, o = med(new), med(old)
+    log(f"{label}: new {fmt(n * scale if n is not None else None, ' ' + unit)}, old "
+        f"{fmt(o * scale if o is not None else None, ' ' + unit)}, {verdict(new, old, higher_is_better)}")
+    return f
+
+
+def baseline_report(res: dict, args, title: str, what: str) -> str:
+    """The results page of a baseline-mode run: one row per figure, then every run's values."""
+    m = res["machine"]
+    b = res.get("baseline", {})
+    md = [machine_header(m, title)]
+    md.append(f"- command: `{res.get('command', '')}`\n"
+              f"- new binary: {b.get('new', m.get('ebb_binary', ''))}\n- old binary: {b.get('old', '')}\n"
+              f"- {what}\n"
+              f"- both servers run at once, with the same config and their own copies of the binaries; every figure "
+              f"is measured {args.runs} times, interleaved (new, old, old, new, ...).\n"
+              f"- each measurement starts only when other processes use < {QUIET_CORES} cores and is repeated (≤ 2 "
+              f"more tries) if they used > {DIRTY_CORES} cores during it: "
+              f"{quiet_summary(res.get('quiet_log'), res.get('no_guard', False))}.\n"
+              f"- load average at end: {res.get('loadavg_end')}; CPU pressure at end: `{res.get('cpu_pressure_end')}`\n")
+    md.append("\n## Summary\n\n" + NOISE_RULE + "\n\n")
+    rows = []
+    for f in res.get("figures", {}).values():
+        sc, u = f.get("scale", 1.0), f["unit"]
+        v = lambda x: fmt(x * sc if x is not None else None, " " + u, 3)  # noqa: E731
+        rng = lambda xs: (f"{fmt(min(xs) * sc, '', 3)}–{fmt(max(xs) * sc, '', 3)} ({fmt(spread(xs) * sc, '', 3)})"  # noqa: E731
+                          if xs else "—")
+        n, o = med(f["new"]), med(f["old"])
+        rows.append([f["label"], "higher" if f["higher_is_better"] else "lower", v(n), v(o),
+                     fmt(ratio(n, o), "×", 3), rng([x for x in f["new"] if x is not None]),
+                     rng([x for x in f["old"] if x is not None]), verdict(f["new"], f["old"], f["higher_is_better"])])
+    md.append(md_table(rows, ["figure", "better", "new median", "old median", "new/old", "new range (spread)",
+                              "old range (spread)", "verdict"]))
+    md.append("\n## Runs\n\n")
+    rr = []
+    for f in res.get("figures", {}).values():
+        sc = f.get("scale", 1.0)
+        rr.append([f["label"], f["unit"], ", ".join(fmt(x * sc if x is not None else None, "", 3) for x in f["new"]),
+                   ", ".join(fmt(x * sc if x is not None else None, "", 3) for x in f["old"])])
+    md.append(md_table(rr, ["figure", "unit", "new, per run", "old, per run"]))
+    md.append(report_tail(res))
+    return "".join(md)

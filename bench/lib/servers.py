@@ -94,8 +94,9 @@ def _wait_http(port: int, path: str, p: subprocess.Popen, log: Path, timeout: fl
 
 
 def start_ebb(models_dir: str, port: int, log: Path, config: str | None = None, device_memory: str | None = None,
-              headroom: str | None = None, env: dict | None = None) -> subprocess.Popen:
-    cmd = [str(EBB), "serve", "--models", str(models_dir), "--host", f"127.0.0.1:{port}"]
+              headroom: str | None = None, env: dict | None = None, exe: Path | None = None) -> subprocess.Popen:
+    """exe: the ebb binary to run (default EBB; a baseline run passes the old binary)."""
+    cmd = [str(exe or EBB), "serve", "--models", str(models_dir), "--host", f"127.0.0.1:{port}"]
     if config:
         cmd += ["--config", str(config)]
     if device_memory:
@@ -180,12 +181,13 @@ def machine() -> dict:
     }
 
 
-def ebb_fingerprint() -> str:
-    """The binary under test: sha256 prefix and build time (it may be newer than HEAD's commit)."""
+def ebb_fingerprint(path: Path | None = None) -> str:
+    """The binary under test (or `path`): sha256 prefix and build time (it may be newer than HEAD's commit)."""
     import hashlib
+    path = Path(path or EBB)
     try:
-        h = hashlib.sha256(Path(EBB).read_bytes()).hexdigest()[:12]
-        return f"{EBB} sha256:{h} built {time.strftime('%Y-%m-%d %H:%M:%S %Z', time.gmtime(Path(EBB).stat().st_mtime))}"
+        h = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        return f"{path} sha256:{h} built {time.strftime('%Y-%m-%d %H:%M:%S %Z', time.gmtime(path.stat().st_mtime))}"
     except OSError:
         return ""
 
