@@ -1,6 +1,8 @@
 #include "memory/tier_machine.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 #include "memory/planner.h"
 
@@ -116,6 +118,14 @@ Outcome TierMachine::on(const Event& event, TimePoint now) {
   bool replan = std::any_of(out.actions.begin(), out.actions.end(),
                             [](const Action& a) { return a.kind == Kind::Replan; });
   if (!replan && ledger_.used() < used_before) out.actions.push_back({Kind::Replan, {}, {}});
+#ifndef NDEBUG
+  // Debug and sanitizer builds check the books after every event (Release builds trust the tests).
+  if (!ledger_.invariant_ok()) {
+    std::fprintf(stderr, "TierMachine: the ledger's books do not add up after an event (used %llu, budget %llu)\n",
+                 static_cast<unsigned long long>(ledger_.used()), static_cast<unsigned long long>(ledger_.budget()));
+    std::abort();
+  }
+#endif
   return out;
 }
 

@@ -6,8 +6,10 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <random>
 
+#include "memory/admission.h"
 #include "memory/tier_machine.h"
 #include "memory/wait_queue.h"
 #include "memory_test_helpers.h"
@@ -646,70 +648,81 @@ class Simulation {
     }
   }
 
-  // Plans one waiting request and carries the plan out, as the supervisor does.
+  // Asks the admission step for one waiting request and carries it out, as the supervisor does.
   void admit(Request& request) {
     const std::string model = request.model;
     const uint64_t ticket = request.ticket;
-    const Footprint& f = request.large ? large_[model] : sizes_[model];
-    const ModelState& m = state(model);
-    switch (plan_reuse(m, f.n_ctx)) {
-      case Reuse::Serve:
+    const uint32_t want = (request.large ? large_[model] : sizes_[model]).n_ctx;
+    // Once the load is done and nothing runs on the small instance, it may reload larger.
+    bool running = std::any_of(requests_.begin(), requests_.end(), [&](const Request& r) {
+      return r.model == model && r.admitted;
+    });
+    std::optional<Footprint> measured;
+    for (;;) {
+      const ModelState& m = state(model);
+      Admission step = next_admission({m, want, running, measured ? &*measured : nullptr},
+                                      machine_.models(), machine_.ledger());
+      check_wait_or_refuse(step, model, measured);
+      if (std::holds_alternative<AdmitServe>(step)) {
         ++stats_.served;
         request.admitted = true;
         queue_.remove(ticket);
         return;
-      case Reuse::Join: return;
-      case Reuse::Reload: {
-        // Once the load is done and nothing runs on the small instance, reload it larger.
-        bool running = std::any_of(requests_.begin(), requests_.end(), [&](const Request& r) {
-          return r.model == model && r.admitted;
-        });
-        if (m.tier == Tier::Loading || running) {
-          if (!queue_.push(ticket, now_)) end_queued(ticket);
-          return;
-        }
+      }
+      if (std::holds_alternative<AdmitJoin>(step)) return;
+      if (std::holds_alternative<AdmitAwaitIdle>(step)) {
+        if (!queue_.push(ticket, now_)) end_queued(ticket);
+        return;
+      }
+      if (std::holds_alternative<AdmitReload>(step)) {
         ++stats_.reloads;
         reloading_ = true;
         apply(ReloadRequested{model}, true);
         reloading_ = false;
-        break;
+        continue;
       }
-      case Reuse::Wake:
-      case Reuse::Load: break;
-    }
-    uint64_t held = machine_.ledger().held(model);
-    uint64_t bytes = f.total() - std::min(held, f.total());
-    Plan plan = plan_load({model, bytes}, machine_.models(), machine_.ledger());
-    check_wait_or_refuse(plan, model, bytes);
-    if (std::holds_alternative<Fits>(plan)) {
-      ++stats_.fits;
-      EXPECT_LE(bytes, machine_.ledger().free());
-      Outcome out = apply(LoadStarted{model, f});
-      EXPECT_TRUE(out.ok()) << "Fits but " << out.message;
-      queue_.remove(ticket);
-    } else if (const Evict* evict = std::get_if<Evict>(&plan)) {
-      ++stats_.evicts;
-      check_evict(*evict, model, bytes);
-      for (const Step& s : evict->steps) {
-        if (s.kind == Step::Kind::ReleaseKv) {
-          ++stats_.kv_steps;
-          apply(KvReleaseRequested{s.model}, true);
-        } else {
-          ++stats_.demote_steps;
-          apply(UnloadRequested{s.model}, true);
+      if (const auto* measure = std::get_if<AdmitMeasure>(&step)) {
+        // The simulated dry run: the model's footprint at that context.
+        measured = measure->num_ctx == large_[model].n_ctx ? large_[model] : sizes_[model];
+        EXPECT_EQ(measured->n_ctx, measure->num_ctx);
+        continue;
+      }
+      if (const auto* start = std::get_if<AdmitStart>(&step)) {
+        ++stats_.fits;
+        EXPECT_LE(start->bytes, machine_.ledger().free());
+        Outcome out = apply(LoadStarted{model, *measured});
+        EXPECT_TRUE(out.ok()) << "Fits but " << out.message;
+        queue_.remove(ticket);
+      } else if (const Evict* evict = std::get_if<Evict>(&step)) {
+        ++stats_.evicts;
+        check_evict(*evict, model, evict_bytes(model, *measured));
+        for (const Step& s : evict->steps) {
+          if (s.kind == Step::Kind::ReleaseKv) {
+            ++stats_.kv_steps;
+            apply(KvReleaseRequested{s.model}, true);
+          } else {
+            ++stats_.demote_steps;
+            apply(UnloadRequested{s.model}, true);
+          }
         }
+        if (!queue_.push(ticket, now_)) end_queued(ticket);
+      } else if (std::holds_alternative<Wait>(step)) {
+        ++stats_.waits;
+        if (!queue_.push(ticket, now_)) end_queued(ticket);
+      } else {
+        ++stats_.refusals;
+        const Refuse& refuse = std::get<Refuse>(step);
+        EXPECT_FALSE(refuse.message.empty());
+        queue_.remove(ticket);
+        end_waiting(ticket);
       }
-      if (!queue_.push(ticket, now_)) end_queued(ticket);
-    } else if (std::holds_alternative<Wait>(plan)) {
-      ++stats_.waits;
-      if (!queue_.push(ticket, now_)) end_queued(ticket);
-    } else {
-      ++stats_.refusals;
-      const Refuse& refuse = std::get<Refuse>(plan);
-      EXPECT_FALSE(refuse.message.empty());
-      queue_.remove(ticket);
-      end_waiting(ticket);
+      return;
     }
+  }
+
+  uint64_t evict_bytes(const std::string& model, const Footprint& f) {
+    uint64_t held = machine_.ledger().held(model);
+    return f.total() - std::min(held, f.total());
   }
 
   void end_queued(WaitQueue::Ticket ticket) {
@@ -753,7 +766,10 @@ class Simulation {
   }
 
   // Refuse only when nothing that may ever come back would make room; wait only when it would.
-  void check_wait_or_refuse(const Plan& plan, const std::string& model, uint64_t bytes) {
+  void check_wait_or_refuse(const Admission& plan, const std::string& model,
+                            const std::optional<Footprint>& measured) {
+    if (!measured) return;
+    const uint64_t bytes = evict_bytes(model, *measured);
     const Ledger& ledger = machine_.ledger();
     uint64_t reachable = ledger.free();
     bool self_draining = false;
