@@ -29,13 +29,14 @@ memory::Footprint device_share(const json& memory, const std::string& device_id)
   return fp;
 }
 
-memory::Footprint FootprintProbe::measure(const json& load, const std::string& identity) {
-  std::string key = identity + "|" + load.dump();
+memory::Footprint FootprintProbe::measure(const LoadRequest& load, const std::string& identity) {
+  const std::string params = load.to_json().dump();
+  std::string key = identity + "|" + params;
   {
     std::lock_guard lk(mu_);
     if (auto it = cache_.find(key); it != cache_.end()) return it->second;
   }
-  auto r = run_child(exe_, {"runner", "--measure", "--params", load.dump()}, std::chrono::seconds(120));
+  auto r = run_child(exe_, {"runner", "--measure", "--params", params}, std::chrono::seconds(120));
   auto j = json::parse(r.out, nullptr, false);
   if (r.exit_code != 0 || !j.is_object() || j.contains("error")) {
     std::string why = j.is_object() && j.contains("error") ? j["error"].get<std::string>()
@@ -43,8 +44,8 @@ memory::Footprint FootprintProbe::measure(const json& load, const std::string& i
     throw std::runtime_error(why);
   }
   memory::Footprint fp = device_share(j, device_id_);
-  fp.n_ctx = j.value("n_ctx", load.value("num_ctx", 0u));
-  fp.n_parallel = load.value("num_parallel", 1u);
+  fp.n_ctx = j.value("n_ctx", load.num_ctx);
+  fp.n_parallel = load.num_parallel;
   std::lock_guard lk(mu_);
   cache_[key] = fp;
   return fp;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "memory/footprint.h"
+#include "supervisor/runner_messages.h"
 
 namespace ebb::supervisor {
 
@@ -20,9 +21,9 @@ class FootprintProbe {
  public:
   explicit FootprintProbe(std::string exe, std::string device_id = "") : exe_(std::move(exe)), device_id_(std::move(device_id)) {}
 
-  // `load` holds the same fields as the runner's load message. Throws std::runtime_error.
+  // `load`: what the runner would be loaded with. Throws std::runtime_error.
   // The returned footprint has baseline 0; the caller adds the per-runner baseline.
-  memory::Footprint measure(const nlohmann::json& load, const std::string& identity);
+  memory::Footprint measure(const LoadRequest& load, const std::string& identity);
 
  private:
   std::string exe_;

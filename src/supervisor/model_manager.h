@@ -1,8 +1,9 @@
 #pragma once
 // The memory manager at work: drives memory::TierMachine (tiers, timers, ledger) and the
-// admission planner, and carries out their actions on real runners, the host tier and the
-// snapshot cache. One runner per model at a time. All decisions are made under one mutex;
-// anything that blocks (spawning, loading, waiting for a runner) happens outside it.
+// admission step (memory/admission.h), and carries out their actions on runners, the host tier
+// and the snapshot cache. One runner per model at a time. All decisions are made under one mutex;
+// anything that blocks (spawning, loading, waiting for a runner) happens outside it, in
+// `unlocked(lk, ...)` at the call. Runners and footprint dry runs come through Config's seams.
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -18,13 +19,17 @@
 #include <nlohmann/json.hpp>
 
 #include "common/options.h"
+#include "common/scope_exit.h"
 #include "common/units.h"
+#include "memory/admission.h"
 #include "memory/snapshot_cache.h"
 #include "memory/tier_machine.h"
 #include "supervisor/footprint_probe.h"
 #include "supervisor/host_tier.h"
 #include "supervisor/model_registry.h"
-#include "supervisor/runner_process.h"
+#include "supervisor/runner.h"
+#include "supervisor/runner_messages.h"
+#include "supervisor/task_group.h"
 #include "supervisor/snapshot_disk.h"
 
 namespace ebb::supervisor {
@@ -53,6 +58,9 @@ class Conflict : public std::runtime_error {
 class ModelManager {
  public:
   using Clock = std::chrono::steady_clock;
+  // A footprint dry run for `load` (`identity`: the file's path, size and mtime); throws
+  // std::runtime_error. The result has baseline 0: the manager adds its per-runner baseline.
+  using FootprintMeasure = std::function<memory::Footprint(const LoadRequest& load, const std::string& identity)>;
   struct Config {
     std::string exe;  // the ebb binary; runners are `exe runner`
     std::string device_id = "CPU";
@@ -68,14 +76,16 @@ class ModelManager {
     size_t queue_capacity = 64;
     std::string kv_disk;           // spill snapshots here (empty: RAM only)
     uint64_t kv_disk_budget = 0;
+    // Seams, for tests; empty: `exe runner` children (RunnerProcess) and `exe runner --measure`.
+    RunnerFactory spawn_runner;
+    FootprintMeasure measure_footprint;
   };
 
-  // Per model: the runner handle and what it reported. The tier itself lives in the machine.
+  // Per model: the runner handle and what it was loaded with. The tier itself lives in the machine.
   struct Instance {
     ModelEntry entry;
-    std::shared_ptr<RunnerProcess> runner;
-    nlohmann::json load_params;  // what the runner was (or will be) loaded with
-    nlohmann::json ready;        // the runner's last "ready" / "kv_released" report
+    std::shared_ptr<Runner> runner;
+    LoadRequest load;            // what the runner was (or will be) loaded with
     int64_t last_load_ns = 0;
     uint64_t error_seq = 0;      // bumps on FailRequests, so waiters know their load failed
     std::string error;
@@ -84,19 +94,20 @@ class ModelManager {
   // An in-flight request's hold on a ready model; releasing it arms the model's timers.
   class Lease {
    public:
-    Lease(ModelManager* m, std::string name, std::shared_ptr<RunnerProcess> runner, int64_t load_ns,
+    Lease(ModelManager* m, std::string name, std::shared_ptr<Runner> runner, int64_t load_ns,
           std::optional<KeepAlive> ka, bool snapshots)
-        : mgr_(m), name_(std::move(name)), runner_(std::move(runner)), load_ns_(load_ns), keep_alive_(ka), snapshots_(snapshots) {}
+        : mgr_(m), name_(std::move(name)), runner_(std::move(runner)), load_ns_(load_ns), keep_alive_(ka),
+          snapshots_(snapshots) {}
     Lease(Lease&& o) noexcept
-        : mgr_(o.mgr_), name_(std::move(o.name_)), runner_(std::move(o.runner_)), load_ns_(o.load_ns_), keep_alive_(o.keep_alive_),
-          snapshots_(o.snapshots_) {
+        : mgr_(o.mgr_), name_(std::move(o.name_)), runner_(std::move(o.runner_)), load_ns_(o.load_ns_),
+          keep_alive_(o.keep_alive_), snapshots_(o.snapshots_) {
       o.mgr_ = nullptr;
     }
     Lease(const Lease&) = delete;
     ~Lease() {
       if (mgr_) mgr_->release(name_, keep_alive_);
     }
-    RunnerProcess& runner() const { return *runner_; }
+    Runner& runner() const { return *runner_; }
     int64_t load_ns() const { return load_ns_; }
     // Whether the supervisor holds KV snapshots this request might continue from.
     bool snapshots() const { return snapshots_; }
@@ -104,7 +115,7 @@ class ModelManager {
    private:
     ModelManager* mgr_;
     std::string name_;
-    std::shared_ptr<RunnerProcess> runner_;
+    std::shared_ptr<Runner> runner_;
     int64_t load_ns_;
     std::optional<KeepAlive> keep_alive_;
     bool snapshots_;
@@ -113,7 +124,7 @@ class ModelManager {
   explicit ModelManager(Config cfg);
   ~ModelManager();
 
-  // A lease on a ready runner for the model: loads, wakes or waits for room as the planner says.
+  // A lease on a ready runner for the model: loads, wakes or waits for room as admission says.
   // Throws LoadError (500), Unavailable (503), or Cancelled when `client_gone` turns true while
   // the request waits (its place in the queue and its reservation are given up).
   Lease acquire(const ModelEntry& entry, const ContextOptions& ctx, std::optional<KeepAlive> keep_alive,
@@ -136,15 +147,60 @@ class ModelManager {
 
  private:
   using Lock = std::unique_lock<std::mutex>;
+  struct Admitting;  // one acquire's progress (model_manager_acquire.cpp)
+  // A load's parameters and its footprint, measured outside the lock.
+  struct MeasuredLoad {
+    LoadRequest load;
+    memory::Footprint footprint;
+  };
+
+  // Runs `fn` with `lk` released, and takes it again however `fn` ends: every call that blocks
+  // (a dry run, a runner's reply, a spawn) goes through here, so the unlock shows at the call.
+  template <class Fn>
+  static auto unlocked(Lock& lk, Fn&& fn) {
+    lk.unlock();
+    ScopeExit relock([&] { lk.lock(); });
+    return fn();
+  }
+
+  // model_manager.cpp: events, instances, admin operations.
   void release(const std::string& name, std::optional<KeepAlive> ka);
   Instance& instance_for(const ModelEntry& entry);
-  void execute(const memory::Outcome& out);
   memory::Outcome feed(const memory::Event& e);
-  memory::Footprint footprint_for(Lock& lk, Instance& inst, uint32_t num_ctx, const ContextOptions& ctx);
-  void load_now(Lock& lk, Instance& inst, const memory::Footprint& fp, bool warm);
-  std::shared_ptr<RunnerProcess> spawn_runner(Instance& inst);
-  void on_runner_exit(const std::string& name, RunnerProcess& r);
+  bool wait_settled(Lock& lk, const std::string& name, std::chrono::milliseconds timeout);
+  memory::SnapshotKey snapshot_key(const Instance& inst) const;
+
+  // model_manager_acquire.cpp: admission steps and loads.
+  std::optional<Lease> take_step(Lock& lk, Admitting& a, Instance& inst, const memory::Admission& step,
+                                 const MeasuredLoad* measured, std::optional<KeepAlive> ka);
+  LoadRequest load_request(const Instance& inst, uint32_t num_ctx, const ContextOptions& ctx) const;
+  MeasuredLoad measure(Lock& lk, const Instance& inst, uint32_t num_ctx, const ContextOptions& ctx);
+  void start_load(Lock& lk, Admitting& a, Instance& inst, const MeasuredLoad& measured, bool warm);
+  void finish_load(Instance& inst, const MeasuredLoad& measured, bool warm, const ReadyReport& ready);
+  void evict(const std::string& name, const memory::Evict& evict);
+  // wait_for_change, or Unavailable(why) once the request's deadline has passed.
+  void wait_or_give_up(Lock& lk, const Admitting& a, const std::string& why);
+  // Waits for a state change until `deadline` (false: timed out), checking `client_gone` often.
+  bool wait_for_change(Lock& lk, Clock::time_point deadline, const std::function<bool()>& client_gone);
+
+  // model_manager_actions.cpp: the machine's actions carried out.
+  void execute(const memory::Outcome& out);
+  void release_kv_of(const std::string& name, std::shared_ptr<Runner> runner);  // on a worker
+
+  // model_manager_runners.cpp: runners, the spare, the baseline.
+  std::shared_ptr<Runner> new_runner(Runner::ExitCallback on_exit = {}, Runner::SnapshotHooks hooks = {});
+  std::shared_ptr<Runner> runner_for(Instance& inst);  // the spare, or a fresh one
+  Runner::SnapshotHooks snapshot_hooks(const Instance& inst);
+  void on_runner_exit(const std::string& name, Runner& r);
+  void measure_baseline();
   void timer_loop();
+  bool spare_may_start() const;
+  void measure_first_compute(const std::string& name);
+  // Puts a snapshot in the RAM cache; what that evicts goes to disk (when configured).
+  void keep_snapshot(memory::Snapshot s);
+  bool has_snapshots(const memory::SnapshotKey& key) const;
+
+  // model_manager_report.cpp: /api/ps and /api/memory.
   // A runner's device bytes as measured outside ebb: RSS on the CPU device, NVML on a GPU.
   struct DeviceMeter {
     bool host = true;
@@ -155,41 +211,42 @@ class ModelManager {
   // One model's /api/ps entry; `meter` is read once per report, not once per model.
   nlohmann::json entry_json(const std::string& name, const DeviceMeter& meter);
   nlohmann::json entry_json(const std::string& name) { return entry_json(name, device_meter()); }
-  bool wait_settled(Lock& lk, const std::string& name, std::chrono::milliseconds timeout);
-  // Waits for a state change until `deadline` (false: timed out), checking `client_gone` often.
-  bool wait_for_change(Lock& lk, Clock::time_point deadline, const std::function<bool()>& client_gone);
-  memory::SnapshotKey snapshot_key(const Instance& inst) const;
+  DeviceMeter device_meter() const;
+  unsigned gpu_index() const;
+  std::string device_filter() const;  // device_share's device_id: empty on the CPU device
 
   Config cfg_;
   FootprintProbe probe_;
   HostTier host_;
+  static constexpr const char* kSpareRunner = "(pre-spawned runner)";  // its ledger id
+
+  // Locked on their own (snapshot hooks run on runners' reader threads, without mu_):
   memory::SnapshotCache snapshots_;
   std::unique_ptr<SnapshotDisk> disk_;  // --kv-disk: what the RAM cache evicts, and all of it at shutdown
-  // Puts a snapshot in the RAM cache; what that evicts goes to disk (when configured).
-  void keep_snapshot(memory::Snapshot s);
-  bool has_snapshots(const memory::SnapshotKey& key) const;
-  DeviceMeter device_meter() const;
-  unsigned gpu_index() const;
-  std::string device_filter() const;  // device_share's device_id: empty on the CPU device
-  void measure_first_compute(const std::string& name);
+
+  // mu_ guards every member below it up to workers_: machine_, instances_ (and each Instance),
+  // baseline_, first_compute_measured_, spare_, spare_taken_at_, waiting_, timer_stop_,
+  // stopping_; timer_ is started in the constructor and joined by stop_all. cv_ signals any
+  // change of them. spare_gpu_init_ is written before the timer thread starts, then only read.
+  // cfg_ is read-only after construction; probe_ and host_ lock themselves.
   std::mutex mu_;
   std::condition_variable cv_;
   memory::TierMachine machine_;
   std::map<std::string, std::unique_ptr<Instance>> instances_;
   uint64_t baseline_ = 0;  // per-runner bytes before any model is loaded (measured)
-  static constexpr const char* kSpareRunner = "(pre-spawned runner)";  // its ledger id
   bool first_compute_measured_ = false;  // GPU: what a first decode allocates is in baseline_
   bool spare_gpu_init_ = false;  // the spare creates its GPU context early (ledger holds baseline_)
   // A pre-spawned idle runner (said hello, loads nothing): a load skips process start-up.
   // Spawned by the timer thread, which lives as long as the server (PR_SET_PDEATHSIG follows
   // the spawning thread).
-  std::shared_ptr<RunnerProcess> spare_;
+  std::shared_ptr<Runner> spare_;
   Clock::time_point spare_taken_at_{};  // when a load last took the spare
-  bool spare_may_start() const;
   size_t waiting_ = 0;
   bool timer_stop_ = false;  // the timer thread's end: after stop_all has stopped the runners
   bool stopping_ = false;
   std::thread timer_;
+  // KV releases and runner stops run here; stop_all joins them. Last: destroyed first.
+  TaskGroup workers_;
 };
 
 }  // namespace ebb::supervisor

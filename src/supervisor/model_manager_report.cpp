@@ -2,6 +2,7 @@
 #include "common/time_format.h"
 #include "supervisor/model_manager.h"
 #include "common/process_memory.h"
+#include "supervisor/gpu_process_memory.h"
 
 namespace ebb::supervisor {
 
@@ -115,6 +116,32 @@ json ModelManager::memory() {
                                                {"count", disk_->count()}}
                                         : json(nullptr)}}},
           {"waiting_requests", waiting_}};
+}
+
+}  // namespace ebb::supervisor
+
+namespace ebb::supervisor {
+
+std::string ModelManager::device_filter() const { return cfg_.device_is_host_ram ? "" : cfg_.device_id; }
+
+unsigned ModelManager::gpu_index() const {
+  // ggml names GPUs CUDA0, CUDA1, ...; NVML counts them from 0 the same way on one-GPU machines.
+  size_t i = cfg_.device_id.find_first_of("0123456789");
+  return i == std::string::npos ? 0 : static_cast<unsigned>(std::stoul(cfg_.device_id.substr(i)));
+}
+
+ModelManager::DeviceMeter ModelManager::device_meter() const {
+  DeviceMeter m;
+  m.host = cfg_.device_is_host_ram;
+  if (!m.host) m.gpu = gpu_process_memory(gpu_index());
+  return m;
+}
+
+uint64_t ModelManager::DeviceMeter::bytes(pid_t pid) const {
+  if (host) return read_process_memory(pid).rss;
+  if (!gpu) return 0;
+  auto it = gpu->find(pid);
+  return it == gpu->end() ? 0 : it->second;
 }
 
 }  // namespace ebb::supervisor

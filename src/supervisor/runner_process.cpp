@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -17,6 +18,13 @@ namespace ebb::supervisor {
 
 using json = nlohmann::json;
 namespace proto = ebb::protocol;
+using proto::Msg;
+
+namespace {
+
+std::string seconds_text(Runner::Timeout t) { return std::to_string(t.count() / 1000) + " s"; }
+
+}  // namespace
 
 std::shared_ptr<RunnerProcess> RunnerProcess::spawn(const std::string& exe, ExitCallback on_exit, SnapshotHooks hooks) {
   int sv[2];
@@ -41,7 +49,15 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(const std::string& exe, Exit
     ::_exit(127);
   }
   ::close(sv[1]);
-  std::shared_ptr<RunnerProcess> p(new RunnerProcess(pid, sv[0], std::move(on_exit), std::move(hooks)));
+  return start(pid, sv[0], std::move(on_exit), std::move(hooks));
+}
+
+std::shared_ptr<RunnerProcess> RunnerProcess::over_socket(int fd, ExitCallback on_exit, SnapshotHooks hooks) {
+  return start(0, fd, std::move(on_exit), std::move(hooks));
+}
+
+std::shared_ptr<RunnerProcess> RunnerProcess::start(pid_t pid, int fd, ExitCallback on_exit, SnapshotHooks hooks) {
+  std::shared_ptr<RunnerProcess> p(new RunnerProcess(pid, fd, std::move(on_exit), std::move(hooks)));
   // The reader thread owns a reference: the object lives until the runner is reaped and
   // every in-flight request has been told, however the owners drop it.
   std::thread([p] { p->reader_loop(); }).detach();
@@ -72,16 +88,9 @@ void RunnerProcess::reader_loop() {
     }
   } catch (const std::exception& e) {
     spdlog::error("runner {}: protocol error: {}", pid_, e.what());
-    ::kill(pid_, SIGKILL);
+    kill();
   }
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
-  std::string why;
-  if (WIFSIGNALED(status))
-    why = std::string("runner was killed by signal ") + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
-  else
-    why = "runner exited with status " + std::to_string(WEXITSTATUS(status));
+  std::string why = reap();
   spdlog::debug("runner {}: {}", pid_, why);
   {
     std::lock_guard lk(mu_);
@@ -104,46 +113,82 @@ void RunnerProcess::reader_loop() {
   reaped_cv_.notify_all();
 }
 
+std::string RunnerProcess::reap() {
+  if (pid_ <= 0) return "runner closed its socket";
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status))
+    return std::string("runner was killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
+           strsignal(WTERMSIG(status)) + ")";
+  return "runner exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
 void RunnerProcess::on_message(const json& m) {
-  std::string type = m.value("type", "");
-  if (type == "token" || type == "accepted" || type == "done" || type == "embeddings" || type == "error") {
-    uint64_t id = m.value("id", uint64_t{0});
-    std::shared_ptr<RequestStream> s;
-    {
-      std::lock_guard lk(mu_);
-      auto it = streams_.find(id);
-      if (it == streams_.end()) return;
-      s = it->second;
-      if (type != "token" && type != "accepted") streams_.erase(it);
+  const Msg type = proto::parse_msg(m.value("type", ""));
+  switch (type) {
+    case Msg::Token:
+    case Msg::Accepted:
+    case Msg::Done:
+    case Msg::Embeddings:
+    case Msg::Error:
+      return end_stream(m.value("id", uint64_t{0}), type, m);
+    case Msg::Snapshot: {
+      auto tokens = m.find("tokens");  // no copy of the token list for a log line
+      spdlog::debug("runner {}: snapshot of {} tokens", pid_, tokens != m.end() ? tokens->size() : 0);
+      pending_snapshot_ = m;
+      return;
     }
-    if (type == "token" || type == "accepted")  // accepted: a token with no text
-      s->push({StreamEvent::Kind::Token, m.value("text", ""), {}});
-    else if (type == "done" || type == "embeddings")
-      s->push({StreamEvent::Kind::Done, "", m});
-    else  // the whole message: it may carry "status"
-      s->push({StreamEvent::Kind::Error, m.value("message", "runner error"), m});
-    return;
+    case Msg::WantSnapshot: return answer_snapshot_request(m);
+    case Msg::Hello: {
+      std::lock_guard lk(mu_);
+      hello_ = m;
+      break;
+    }
+    default: return on_control_reply(type, m);
   }
-  if (type == "snapshot") {
-    auto tokens = m.find("tokens");  // no copy of the token list for a log line
-    spdlog::debug("runner {}: snapshot of {} tokens", pid_, tokens != m.end() ? tokens->size() : 0);
-    pending_snapshot_ = m;
-    return;
-  }
-  if (type == "want_snapshot") {
-    answer_snapshot_request(m);
-    return;
-  }
+  control_cv_.notify_all();
+}
+
+// A request's message: tokens go to its stream; its end (done, embeddings, error) closes it.
+void RunnerProcess::end_stream(uint64_t id, Msg type, const json& m) {
+  const bool token = type == Msg::Token || type == Msg::Accepted;  // accepted: a token with no text
+  std::shared_ptr<RequestStream> s;
   {
     std::lock_guard lk(mu_);
-    if (type == "hello") hello_ = m;
-    control_[type] = m;
+    auto it = streams_.find(id);
+    if (it == streams_.end()) return;
+    s = it->second;
+    if (!token) {
+      streams_.erase(it);
+      ++requests_ended_;
+    }
+  }
+  if (!token) control_cv_.notify_all();  // a release_kv refused as busy may ask again
+  if (token)
+    s->push({StreamEvent::Kind::Token, m.value("text", ""), {}});
+  else if (type == Msg::Done || type == Msg::Embeddings)
+    s->push({StreamEvent::Kind::Done, "", m});
+  else  // the whole message: it may carry "status"
+    s->push({StreamEvent::Kind::Error, m.value("message", "runner error"), m});
+}
+
+void RunnerProcess::on_control_reply(Msg type, const json& m) {
+  const uint64_t id = m.value("id", uint64_t{0});
+  {
+    std::lock_guard lk(mu_);
+    if (awaited_.count(id)) {
+      replies_[id] = m;
+    } else {
+      spdlog::debug("runner {}: dropped a '{}' (id {}) that nobody waits for", pid_, m.value("type", ""), id);
+      return;
+    }
   }
   control_cv_.notify_all();
 }
 
 void RunnerProcess::answer_snapshot_request(const json& m) {
-  json reply = {{"type", "restore"}, {"id", m.value("id", uint64_t{0})}, {"found", false}};
+  json reply = {{"type", proto::name(Msg::Restore)}, {"id", m.value("id", uint64_t{0})}, {"found", false}};
   std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const SharedBlob>>> found;
   if (hooks_.find && m.contains("tokens") && m["tokens"].is_array())
     found = hooks_.find(m["tokens"].get<std::vector<int32_t>>(), m.value("have", size_t{0}));
@@ -166,33 +211,105 @@ void RunnerProcess::fail_all(const std::string& why) {
   for (auto& [id, s] : streams) s->push({StreamEvent::Kind::Error, why, {}});
 }
 
-json RunnerProcess::wait_control(const std::string& type, std::chrono::milliseconds timeout) {
+uint64_t RunnerProcess::send_control(Msg type, json fields) {
+  uint64_t id;
+  {
+    std::lock_guard lk(mu_);
+    id = next_id_++;
+    awaited_.insert(id);
+  }
+  fields["type"] = proto::name(type);
+  fields["id"] = id;
+  if (!send(fields)) {
+    std::lock_guard lk(mu_);
+    awaited_.erase(id);
+    throw RunnerError("runner is gone");
+  }
+  return id;
+}
+
+json RunnerProcess::await_reply(uint64_t id, Timeout timeout, const std::string& late) {
   std::unique_lock lk(mu_);
-  bool got = control_cv_.wait_for(lk, timeout, [&] { return control_.count(type) || !alive_; });
-  if (auto it = control_.find(type); it != control_.end()) {
+  bool got = control_cv_.wait_for(lk, timeout, [&] { return replies_.count(id) || !alive_; });
+  awaited_.erase(id);
+  if (auto it = replies_.find(id); it != replies_.end()) {
     json m = std::move(it->second);
-    control_.erase(it);
+    replies_.erase(it);
     return m;
   }
-  if (!got) throw RunnerError("runner did not answer '" + type + "' within " + std::to_string(timeout.count()) + " ms");
+  if (!got) throw RunnerError(late);
   throw RunnerError(exit_reason_.empty() ? "runner exited" : exit_reason_);
 }
 
-json RunnerProcess::load(const json& params, std::chrono::milliseconds timeout) {
-  wait_hello(timeout);
-  json msg = params;
-  msg["type"] = "load";
-  if (!send(msg)) throw RunnerError("runner is gone");
+json RunnerProcess::await_typed(uint64_t id, Msg want, Timeout timeout, const std::string& late) {
+  json m = await_reply(id, timeout, late);
+  const Msg got = proto::parse_msg(m.value("type", ""));
+  if (got == want) return m;
+  if (got == Msg::LoadError) throw RunnerError(m.value("message", "load failed"));
+  throw RunnerError("runner answered '" + m.value("type", "") + "' instead of '" + std::string(proto::name(want)) + "'");
+}
+
+HelloReport RunnerProcess::wait_hello(Timeout timeout) {
   std::unique_lock lk(mu_);
-  control_cv_.wait_for(lk, timeout, [&] { return control_.count("ready") || control_.count("load_error") || !alive_; });
-  if (auto it = control_.find("ready"); it != control_.end()) {
-    json m = std::move(it->second);
-    control_.erase(it);
-    return m;
+  control_cv_.wait_for(lk, timeout, [&] { return !hello_.is_null() || !alive_; });
+  if (hello_.is_null()) throw RunnerError(alive_ ? "runner did not say hello" : exit_reason_);
+  return HelloReport::from_json(hello_);
+}
+
+ReadyReport RunnerProcess::load(const LoadRequest& request, Timeout timeout) {
+  wait_hello(timeout);
+  uint64_t id = send_control(Msg::Load, request.to_json());
+  return ReadyReport::from_json(
+      await_typed(id, Msg::Ready, timeout, "runner did not finish loading within " + seconds_text(timeout)));
+}
+
+ReadyReport RunnerProcess::create_context(uint32_t num_ctx, Timeout timeout) {
+  uint64_t id = send_control(Msg::CreateContext, {{"num_ctx", num_ctx}});
+  return ReadyReport::from_json(await_typed(id, Msg::Ready, timeout, "runner did not answer 'ready' within " +
+                                                                        std::to_string(timeout.count()) + " ms"));
+}
+
+// The runner refuses ("busy") while a request is still queued or running in it. Every request it
+// has ends with done, embeddings or error, so it is asked again after each such end, until the
+// deadline: no polling.
+void RunnerProcess::release_kv(Timeout timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const std::string late = "runner did not answer 'kv_released' within " + std::to_string(timeout.count()) + " ms";
+  for (;;) {
+    uint64_t ended_before;
+    {
+      std::lock_guard lk(mu_);
+      ended_before = requests_ended_;
+    }
+    auto left = std::chrono::duration_cast<Timeout>(deadline - std::chrono::steady_clock::now());
+    json m = await_typed(send_control(Msg::ReleaseKv), Msg::KvReleased, std::max(left, Timeout{0}), late);
+    if (!m.contains("error")) return;
+    std::string error = m["error"].is_string() ? m["error"].get<std::string>() : m["error"].dump();
+    if (error != "busy") throw RunnerError(error);
+    std::unique_lock lk(mu_);
+    if (!control_cv_.wait_until(lk, deadline, [&] { return requests_ended_ != ended_before || !alive_; }))
+      throw RunnerError("runner stayed busy for " + std::to_string(timeout.count()) + " ms");
+    if (!alive_) throw RunnerError(exit_reason_.empty() ? "runner exited" : exit_reason_);
   }
-  if (auto it = control_.find("load_error"); it != control_.end()) throw RunnerError(it->second.value("message", "load failed"));
-  if (!alive_) throw RunnerError(exit_reason_);
-  throw RunnerError("runner did not finish loading within " + std::to_string(timeout.count() / 1000) + " s");
+}
+
+void RunnerProcess::init_gpu(Timeout timeout) {
+  await_typed(send_control(Msg::InitGpu), Msg::GpuReady, timeout,
+              "runner did not answer 'gpu_ready' within " + std::to_string(timeout.count()) + " ms");
+}
+
+void RunnerProcess::start_gpu_init() {
+  try {
+    send_control(Msg::InitGpu);  // nobody waits: its gpu_ready is dropped
+  } catch (const RunnerError&) {
+    // gone already: its exit is noticed by the reader
+  }
+}
+
+CalibrationReport RunnerProcess::calibrate(Timeout timeout) {
+  return CalibrationReport::from_json(
+      await_typed(send_control(Msg::Calibrate), Msg::Calibrated, timeout,
+                  "runner did not answer 'calibrated' within " + std::to_string(timeout.count()) + " ms"));
 }
 
 std::shared_ptr<RequestStream> RunnerProcess::submit(json msg) {
@@ -203,7 +320,7 @@ std::shared_ptr<RequestStream> RunnerProcess::submit(json msg) {
     s = std::make_shared<RequestStream>(next_id_++);
     streams_[s->id()] = s;
   }
-  if (!msg.contains("type")) msg["type"] = "generate";
+  if (!msg.contains("type")) msg["type"] = proto::name(Msg::Generate);
   msg["id"] = s->id();
   if (!send(msg)) {
     std::lock_guard lk(mu_);
@@ -213,46 +330,14 @@ std::shared_ptr<RequestStream> RunnerProcess::submit(json msg) {
   return s;
 }
 
-void RunnerProcess::cancel(uint64_t id) { send({{"type", "cancel"}, {"id", id}}); }
+void RunnerProcess::cancel(uint64_t id) { send({{"type", proto::name(Msg::Cancel)}, {"id", id}}); }
 
-json RunnerProcess::release_kv(std::chrono::milliseconds timeout) {
-  if (!send({{"type", "release_kv"}})) throw RunnerError("runner is gone");
-  return wait_control("kv_released", timeout);
+void RunnerProcess::kill() {
+  if (pid_ > 0)
+    ::kill(pid_, SIGKILL);
+  else
+    ::shutdown(fd_, SHUT_RDWR);
 }
-
-json RunnerProcess::init_gpu(std::chrono::milliseconds timeout) {
-  if (!send({{"type", "init_gpu"}})) throw RunnerError("runner is gone");
-  return wait_control("gpu_ready", timeout);
-}
-
-json RunnerProcess::calibrate(std::chrono::milliseconds timeout) {
-  if (!send({{"type", "calibrate"}})) throw RunnerError("runner is gone");
-  return wait_control("calibrated", timeout);
-}
-
-json RunnerProcess::wait_hello(std::chrono::milliseconds timeout) {
-  std::unique_lock lk(mu_);
-  control_cv_.wait_for(lk, timeout, [&] { return !hello_.is_null() || !alive_; });
-  if (hello_.is_null()) throw RunnerError(alive_ ? "runner did not say hello" : exit_reason_);
-  return hello_;
-}
-
-json RunnerProcess::create_context(uint32_t num_ctx, std::chrono::milliseconds timeout) {
-  if (!send({{"type", "create_context"}, {"num_ctx", num_ctx}})) throw RunnerError("runner is gone");
-  return wait_control("ready", timeout);
-}
-
-json RunnerProcess::stats(std::chrono::milliseconds timeout) {
-  if (!send({{"type", "stats"}})) throw RunnerError("runner is gone");
-  return wait_control("stats", timeout);
-}
-
-json RunnerProcess::hello() const {
-  std::lock_guard lk(mu_);
-  return hello_;
-}
-
-void RunnerProcess::kill() { ::kill(pid_, SIGKILL); }
 
 void RunnerProcess::attach(ExitCallback on_exit, SnapshotHooks hooks) {
   std::lock_guard lk(mu_);
@@ -260,11 +345,11 @@ void RunnerProcess::attach(ExitCallback on_exit, SnapshotHooks hooks) {
   hooks_ = std::move(hooks);
 }
 
-void RunnerProcess::stop(std::chrono::milliseconds grace, bool save) {
-  send({{"type", "shutdown"}, {"save", save}});
+void RunnerProcess::stop(Timeout grace, bool save) {
+  send({{"type", proto::name(Msg::Shutdown)}, {"save", save}});
   std::unique_lock lk(mu_);
   if (!reaped_cv_.wait_for(lk, grace, [&] { return reaped_; })) {
-    ::kill(pid_, SIGKILL);
+    kill();
     reaped_cv_.wait(lk, [&] { return reaped_; });
   }
 }
@@ -272,11 +357,6 @@ void RunnerProcess::stop(std::chrono::milliseconds grace, bool save) {
 std::string RunnerProcess::exit_reason() const {
   std::lock_guard lk(mu_);
   return exit_reason_;
-}
-
-size_t RunnerProcess::in_flight() const {
-  std::lock_guard lk(mu_);
-  return streams_.size();
 }
 
 }  // namespace ebb::supervisor

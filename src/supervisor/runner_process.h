@@ -1,113 +1,93 @@
 #pragma once
 // A spawned `ebb runner` child and the socket to it. A reader thread dispatches the
-// runner's messages to per-request streams; EOF means the runner is gone, and every
-// in-flight request gets an error at once.
+// runner's messages: request messages to per-request streams, control replies to the caller
+// waiting for that id. EOF means the runner is gone, and every in-flight request gets an error
+// at once.
 #include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
-#include <vector>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
-#include "common/shared_blob.h"
-#include "supervisor/request_stream.h"
+#include "common/messages.h"
+#include "supervisor/runner.h"
 
 namespace ebb::supervisor {
 
-class RunnerError : public std::runtime_error {
+class RunnerProcess : public Runner, public std::enable_shared_from_this<RunnerProcess> {
  public:
-  using std::runtime_error::runtime_error;
-};
-
-class RunnerProcess : public std::enable_shared_from_this<RunnerProcess> {
- public:
-  using ExitCallback = std::function<void(RunnerProcess&)>;
-  // KV snapshot traffic (docs/protocol.md): the runner hands over snapshots before it frees
-  // a context, and asks for one when a prompt may continue an earlier conversation.
-  struct SnapshotHooks {
-    std::function<void(const nlohmann::json& header, std::shared_ptr<const SharedBlob> state)> on_snapshot;
-    // Returns {tokens, state} of the best snapshot for these prompt tokens, or nothing.
-    // `have`: how many prompt tokens the runner's own slots already hold.
-    std::function<std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const SharedBlob>>>(
-        const std::vector<int32_t>& prompt, size_t have)>
-        find;
-  };
-
   // Forks `exe runner --fd 3`. The child dies with us (PR_SET_PDEATHSIG).
   // The process lives until stop() or its own exit; dropping the last reference does not kill it.
-  static std::shared_ptr<RunnerProcess> spawn(const std::string& exe, ExitCallback on_exit = {}, SnapshotHooks hooks = {});
-  ~RunnerProcess();
+  static std::shared_ptr<RunnerProcess> spawn(const std::string& exe, ExitCallback on_exit = {},
+                                              SnapshotHooks hooks = {});
+  // A runner at the other end of `fd` with no process of ours (tests speak the protocol there):
+  // kill() shuts the socket down, and its end is the peer closing it. Takes `fd`.
+  static std::shared_ptr<RunnerProcess> over_socket(int fd, ExitCallback on_exit = {}, SnapshotHooks hooks = {});
+  ~RunnerProcess() override;
 
-  // Sends the load request and waits for "ready" (returned) or throws RunnerError with the reason.
-  nlohmann::json load(const nlohmann::json& params, std::chrono::milliseconds timeout);
+  void attach(ExitCallback on_exit, SnapshotHooks hooks) override;
+  HelloReport wait_hello(Timeout timeout) override;
+  ReadyReport load(const LoadRequest& request, Timeout timeout) override;
+  ReadyReport create_context(uint32_t num_ctx, Timeout timeout) override;
+  void release_kv(Timeout timeout) override;
+  void init_gpu(Timeout timeout) override;
+  void start_gpu_init() override;
+  CalibrationReport calibrate(Timeout timeout) override;
 
-  // Starts a request; `msg` is a "generate" (the default type) or "embed" message without "id".
-  std::shared_ptr<RequestStream> submit(nlohmann::json msg);
-  void cancel(uint64_t id);
-  // Frees the runner's context (KV + compute) and waits for the new memory report.
-  nlohmann::json release_kv(std::chrono::milliseconds timeout);
+  std::shared_ptr<RequestStream> submit(nlohmann::json msg) override;
+  void cancel(uint64_t id) override;
 
-  // Gives a pre-spawned runner its owner's callbacks (before it is loaded).
-  void attach(ExitCallback on_exit, SnapshotHooks hooks);
+  void stop(Timeout grace = std::chrono::milliseconds(2000), bool save = false) override;
+  void kill() override;
 
-  // Waits for the runner's hello (it carries the idle process's memory: the baseline).
-  nlohmann::json wait_hello(std::chrono::milliseconds timeout);
-  // Has the idle runner create its GPU context(s) (init_gpu) and waits for gpu_ready.
-  nlohmann::json init_gpu(std::chrono::milliseconds timeout);
-  // Has the idle runner load and decode a tiny model, and returns its "calibrated" report
-  // (code_bytes, or error).
-  nlohmann::json calibrate(std::chrono::milliseconds timeout);
-  // The same without waiting: a pre-spawned runner gets its GPU context before it is needed.
-  bool start_gpu_init() { return send({{"type", "init_gpu"}}); }
-  // Recreates a freed context (warm → ready) with num_ctx per slot; returns the new "ready".
-  nlohmann::json create_context(uint32_t num_ctx, std::chrono::milliseconds timeout);
-  // Asks for process and memory statistics.
-  nlohmann::json stats(std::chrono::milliseconds timeout);
-
-  // Asks the runner to exit (saving snapshots first when `save`), then SIGKILLs it after
-  // `grace`. Blocks until it is reaped and the exit callback has run.
-  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000), bool save = false);
-  void kill();
-  // The runner's own measurement before loading (RSS of an idle runner): the per-runner baseline.
-  nlohmann::json hello() const;
-
-  pid_t pid() const { return pid_; }
-  bool alive() const { return alive_.load(); }
-  std::string exit_reason() const;
-  size_t in_flight() const;
+  pid_t pid() const override { return pid_; }
+  bool alive() const override { return alive_.load(); }
+  std::string exit_reason() const override;
 
  private:
   RunnerProcess(pid_t pid, int fd, ExitCallback on_exit, SnapshotHooks hooks);
+  static std::shared_ptr<RunnerProcess> start(pid_t pid, int fd, ExitCallback on_exit, SnapshotHooks hooks);
   void reader_loop();
+  std::string reap();  // waits for the child; why it ended
   void on_message(const nlohmann::json& m);
+  void on_control_reply(protocol::Msg type, const nlohmann::json& m);
+  void end_stream(uint64_t id, protocol::Msg type, const nlohmann::json& m);
   void fail_all(const std::string& why);
   void answer_snapshot_request(const nlohmann::json& m);
   bool send(const nlohmann::json& m);
-  // Waits for a control reply of `type` (or exit) and returns it.
-  nlohmann::json wait_control(const std::string& type, std::chrono::milliseconds timeout);
+  // Sends a control message under a fresh id (from the request counter) and returns that id;
+  // its reply is kept for await_reply. Throws RunnerError when the runner is gone.
+  uint64_t send_control(protocol::Msg type, nlohmann::json fields = nlohmann::json::object());
+  // The reply to control message `id`, or RunnerError (`late` says what timed out, else the exit).
+  // Either way `id` is forgotten: a reply arriving later is dropped.
+  nlohmann::json await_reply(uint64_t id, Timeout timeout, const std::string& late);
+  // await_reply, and the reply must be of type `want` (load_error answers with its message).
+  nlohmann::json await_typed(uint64_t id, protocol::Msg want, Timeout timeout, const std::string& late);
 
-  pid_t pid_;
+  pid_t pid_;  // 0: no process of ours (over_socket)
   int fd_;
   ExitCallback on_exit_;
   SnapshotHooks hooks_;
   std::optional<nlohmann::json> pending_snapshot_;  // header waiting for its binary frame
-  nlohmann::json hello_;
   std::atomic<bool> alive_{true};
   std::mutex send_mu_;
   mutable std::mutex mu_;
-  std::condition_variable control_cv_;
-  std::map<std::string, nlohmann::json> control_;  // latest control message by type
+  // Guarded by mu_:
+  nlohmann::json hello_;
+  std::condition_variable control_cv_;          // a reply, a request's end, or the exit
+  std::set<uint64_t> awaited_;                  // control ids someone waits for
+  std::map<uint64_t, nlohmann::json> replies_;  // their replies, until taken
+  uint64_t requests_ended_ = 0;                 // done / embeddings / error so far (release_kv waits on it)
   std::map<uint64_t, std::shared_ptr<RequestStream>> streams_;
-  uint64_t next_id_ = 1;
+  uint64_t next_id_ = 1;  // requests and control messages alike
   std::string exit_reason_;
   bool reaped_ = false;
   std::condition_variable reaped_cv_;
