@@ -66,6 +66,11 @@ class RequestStream {
     taken_ = false;
   }
 
+  bool has_token_writer() const {
+    std::lock_guard lk(mu_);
+    return static_cast<bool>(writer_);
+  }
+
   bool closed() const {
     std::lock_guard lk(mu_);
     return closed_;
