@@ -295,7 +295,8 @@ def part_a_b_baseline(work, runs, n_follow, res, base):
     body, _ = common.prompt_of_tokens(n_follow, count)
     conv = "User: " + body + "\nAssistant:"
     log(f"(a) conversation prompt: {count(conv)} tokens (ebb's count)")
-    first, hist, qn = {}, {}, [0]
+    first, hist = {}, {}
+    qn = {side: 0 for side in SIDES}  # the same follow-up texts, in the same order, on both sides
     for side in SIDES:
         r = req(T[side], conv, 16, stream=False)
         first[side] = {"prompt_tokens": r.prompt_tokens, "prefill_s": r.prompt_s, "total_s": r.total, "text": r.text}
@@ -303,8 +304,8 @@ def part_a_b_baseline(work, runs, n_follow, res, base):
         log(f"(a) turn 1 on {side}: {r.prompt_tokens} prompt tokens, prefill {r.prompt_s:.2f} s")
 
     def follow(side):
-        qn[0] += 1
-        p = hist[side] + "\nUser: " + common.words(8, 1000 + qn[0]) + "\nAssistant:"
+        qn[side] += 1
+        p = hist[side] + "\nUser: " + common.words(8, 1000 + qn[side]) + "\nAssistant:"
         r = req(T[side], p, 4, stream=True)
         return {"ttft": r.ttft, "total": r.total, "prompt_tokens": r.prompt_tokens, "prefill_s": r.prompt_s,
                 "load_s": r.raw_final.get("load_duration", 0) / 1e9}
@@ -337,7 +338,8 @@ def part_a_b_baseline(work, runs, n_follow, res, base):
         common.add_figure(res, f"a_{k}_prefilled", f"(a) tokens prefilled after the restore, {k}", "tokens", False,
                           *[[x[k]["prompt_tokens"] for x in a[side]] for side in SIDES])
     common.add_figure(res, "a_snapshot_fetch", "(a) snapshot fetch (debug log: ask → state held), per fetch with a state",
-                      "s", False, *[[x["seconds"] for x in res["a"]["snapshot_fetches"][side] if x["bytes"]] for side in SIDES])
+                      "ms", False, *[[x["seconds"] for x in res["a"]["snapshot_fetches"][side] if x["bytes"]] for side in SIDES],
+                      scale=1e3)
 
     # ---- (b) wake overhead, 8-token request ----
     q = "User: " + common.words(12, 5) + "\nAssistant:"
