@@ -22,6 +22,8 @@
 
 namespace ebb::engine {
 
+static_assert(kNoToken == LLAMA_TOKEN_NULL);
+
 nlohmann::json MemoryBreakdown::to_json() const {
   nlohmann::json j = {{"weights", weights}, {"kv", kv}, {"compute", compute}, {"buffers", per_buffer}};
   if (heap > 0) j["heap"] = heap;
@@ -192,6 +194,22 @@ size_t Engine::sequence_length(int seq) const {
   return max < 0 ? 0 : static_cast<size_t>(max) + 1;
 }
 
+void Engine::clear_sequence(int seq) {
+  if (ctx_) llama_memory_seq_rm(llama_get_memory(ctx_), seq, -1, -1);
+}
+
+void Engine::truncate_sequence(int seq, size_t n) {
+  if (ctx_) llama_memory_seq_rm(llama_get_memory(ctx_), seq, static_cast<llama_pos>(n), -1);
+}
+
+void Engine::copy_sequence(int src, int dst, size_t n) {
+  if (!ctx_) return;
+  llama_memory_t mem = llama_get_memory(ctx_);
+  llama_memory_seq_rm(mem, dst, -1, -1);
+  llama_memory_seq_cp(mem, src, dst, -1, -1);
+  llama_memory_seq_rm(mem, dst, static_cast<llama_pos>(n), -1);
+}
+
 MemoryBreakdown Engine::memory() const {
   if (!ctx_) return weights_only_;
   MemoryBreakdown out;
@@ -244,6 +262,12 @@ std::string Engine::piece(Token t) const {
 }
 
 bool Engine::is_eog(Token t) const { return llama_vocab_is_eog(vocab_, t); }
+
+Token Engine::bos() const { return llama_vocab_bos(vocab_); }
+
+int32_t Engine::n_vocab() const { return llama_vocab_n_tokens(vocab_); }
+
+SamplerPtr Engine::make_sampler(const SamplingOptions& o) const { return engine::make_sampler(o, vocab_); }
 
 std::string Engine::apply_chat_template(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const {
   return templates_->apply(msgs, add_generation_prompt);

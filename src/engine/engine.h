@@ -1,6 +1,7 @@
 #pragma once
-// The llama.cpp wrapper: the only code that includes llama.h (together with src/runner).
-// One Engine = one model + (optionally) one context with n_parallel sequences.
+// The llama.cpp wrapper: src/engine is the only code that includes llama.h (the build links
+// llama.cpp privately, so nothing above the engine can). One Engine = one model + (optionally)
+// one context with n_parallel sequences; decoding goes through engine::Batcher (batcher.h).
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "engine/chat_template.h"
 #include "engine/file_prefetch.h"
 #include "engine/load_params.h"
+#include "engine/sampler.h"
 
 struct llama_model;
 struct llama_context;
@@ -21,6 +23,8 @@ struct llama_vocab;
 namespace ebb::engine {
 
 using Token = int32_t;
+// What bos() returns for a vocabulary without a BOS token (LLAMA_TOKEN_NULL).
+inline constexpr Token kNoToken = -1;
 
 // How an embedding model turns per-token states into one vector (<arch>.pooling_type).
 enum class Pooling { None, Mean, Cls, Last, Rank };
@@ -62,6 +66,12 @@ class Engine {
   bool restore_sequence(int seq, std::string_view state);
   // Positions the sequence holds (pos_max + 1); 0 when empty.
   size_t sequence_length(int seq) const;
+  // Sequence edits (llama_memory_seq_*); no-ops without a context. clear: the sequence holds
+  // nothing. truncate: it keeps its first n positions. copy: dst becomes src's first n positions
+  // (with one KV stream per sequence, llama.cpp copies the whole stream at the next decode).
+  void clear_sequence(int seq);
+  void truncate_sequence(int seq, size_t n);
+  void copy_sequence(int src, int dst, size_t n);
 
   // llama.cpp's accounting. While the context is freed: the weights only (kv and compute 0).
   MemoryBreakdown memory() const;
@@ -79,13 +89,17 @@ class Engine {
   std::vector<Token> tokenize(const std::string& text, bool add_special) const;
   std::string piece(Token t) const;
   bool is_eog(Token t) const;
+  Token bos() const;  // kNoToken when the vocabulary has none
+  int32_t n_vocab() const;
+  // A sampler chain for this model's vocabulary (see engine/sampler.h); throws std::runtime_error.
+  SamplerPtr make_sampler(const SamplingOptions& o) const;
 
   // Renders chat messages with the model's template: Jinja (llama-common), then
   // libllama's built-in matcher, then a plain "role: content" layout.
   std::string apply_chat_template(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const;
 
   // Embeddings. The context always has pooling NONE: callers switch per-token embedding output
-  // on for a decode (llama_set_embeddings) and pool themselves, so one context serves both
+  // on for a decode (Batcher::decode_embeddings) and pool themselves, so one context serves both
   // generation and embeddings, and inputs longer than a batch pool correctly.
   // Tokens of embed inputs per decode with causal attention. Embedding output makes every token
   // of the batch an output, logits included (n_vocab floats each), so the context reserves
@@ -97,11 +111,9 @@ class Engine {
   // A GGUF metadata value as text; "" when absent.
   std::string metadata(const std::string& key) const;
 
-  llama_model* model() const { return model_; }
-  llama_context* ctx() const { return ctx_; }
-  const llama_vocab* vocab() const { return vocab_; }
-
  private:
+  friend class Batcher;  // decodes and samples in ctx_
+
   LoadParams params_;
   llama_model* model_ = nullptr;
   llama_context* ctx_ = nullptr;

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/batcher.h"
 #include "engine/engine.h"
 #include "engine/synth.h"
-#include "llama.h"
 
 namespace ebb::engine {
 
@@ -43,21 +43,13 @@ void run_tiny_model() {
   p.num_batch = 64;
   Engine e(p);
   std::vector<Token> prompt = e.tokenize("a short prompt that wakes the kernels of this runner", true);
-  llama_batch b = llama_batch_init(static_cast<int32_t>(prompt.size()), 0, 1);
-  auto decode = [&](const std::vector<Token>& tokens, llama_pos pos) {
-    b.n_tokens = 0;
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      b.token[i] = tokens[i];
-      b.pos[i] = pos + static_cast<llama_pos>(i);
-      b.n_seq_id[i] = 1;
-      b.seq_id[i][0] = 0;
-      b.logits[i] = i + 1 == tokens.size();
-      ++b.n_tokens;
-    }
-    return llama_decode(e.ctx(), b) == 0;
+  Batcher batch(e, static_cast<uint32_t>(prompt.size()));
+  auto decode = [&](const std::vector<Token>& tokens, size_t pos) {
+    batch.clear();
+    for (size_t i = 0; i < tokens.size(); ++i) batch.add(tokens[i], pos + i, 0, i + 1 == tokens.size());
+    return batch.decode() == 0;
   };
-  bool ok = decode(prompt, 0) && decode({prompt.back()}, static_cast<llama_pos>(prompt.size()));  // a prefill, then one step
-  llama_batch_free(b);
+  bool ok = decode(prompt, 0) && decode({prompt.back()}, prompt.size());  // a prefill, then one step
   if (!ok) throw std::runtime_error("the tiny model did not decode");
 }
 

@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "common/options.h"
 #include "common/shared_blob.h"
 #include "engine/sampler.h"
@@ -21,13 +19,13 @@ struct PendingRequest {
   enum class Snapshot { NotAsked, Waiting, Answered };
 
   Kind kind = Kind::Generate;
-  nlohmann::json msg;
   uint64_t id = 0;
   // Generate.
   std::optional<std::vector<int32_t>> prompt;
   SamplingOptions options;
   engine::SamplerPtr sampler;
   bool truncate = true;                        // false: never cut the prompt to fit
+  bool snapshots = false;                      // the supervisor holds snapshots: may ask for one
   Snapshot snapshot = Snapshot::NotAsked;
   std::vector<int32_t> snapshot_tokens;        // the supervisor's answer; state empty: none found
   std::shared_ptr<SharedBlob> snapshot_state;  // null: none found

@@ -2,7 +2,6 @@
 
 #include "common/go_template.h"
 #include "engine/engine.h"
-#include "llama.h"
 #include "runner/prompt.h"
 #include "runner/request_error.h"
 
@@ -36,16 +35,16 @@ PendingRequest prepare_generate(const engine::Engine& engine, const json& msg) {
   PendingRequest r;
   r.kind = PendingRequest::Kind::Generate;
   r.id = msg.value("id", uint64_t{0});
-  r.msg = msg;
   as_request_error([&] {
     r.options = sampling_from_json(msg.value("options", json::object()));
     r.truncate = msg.value("truncate", true);
+    r.snapshots = msg.value("snapshots", false);
     r.prompt = engine.tokenize(render_prompt(engine, msg), true);
     return 0;
   });
   if (!r.truncate && r.prompt->size() >= engine.n_ctx_per_slot()) throw RequestError(too_long("prompt", r.prompt->size(), engine.n_ctx_per_slot()));
   try {  // a "format" schema that does not convert, or a grammar llama.cpp rejects
-    r.sampler = engine::make_sampler(r.options, engine.vocab());
+    r.sampler = engine.make_sampler(r.options);
   } catch (const std::exception& e) {
     throw RequestError(e.what());
   }
@@ -67,8 +66,8 @@ PendingRequest prepare_embed(const engine::Engine& engine, const json& msg) {
     if (!in.is_string()) throw RequestError("'inputs' must be an array of strings");
     std::vector<int32_t> tokens = engine.tokenize(in.get<std::string>(), true);
     if (tokens.empty()) {
-      llama_token bos = llama_vocab_bos(engine.vocab());
-      if (bos == LLAMA_TOKEN_NULL) throw RequestError("an input is empty");
+      const engine::Token bos = engine.bos();
+      if (bos == engine::kNoToken) throw RequestError("an input is empty");
       tokens.push_back(bos);
     }
     if (tokens.size() > limit) {

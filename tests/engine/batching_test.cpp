@@ -5,13 +5,13 @@
 // are closer than kMinMargin: from there a legitimate tie-break could pick either token.
 // One batch composition repeated gives bit-identical logits.
 #include <gtest/gtest.h>
-#include <llama.h>
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "engine/batcher.h"
 #include "engine/engine.h"
 #include "test_support.h"
 
@@ -65,37 +65,29 @@ class Batching : public ::testing::Test {
   // Greedy decoding of `prompts[i]` in seq i, all sequences in every batch. Returns seq 0's
   // logits after the prompt and after each generated token.
   static std::vector<Logits> run(const std::vector<std::string>& prompts) {
-    llama_context* ctx = engine_->ctx();
-    llama_memory_clear(llama_get_memory(ctx), true);
-    const int n_vocab = llama_vocab_n_tokens(engine_->vocab());
+    for (int s = 0; s < kSeqs; ++s) engine_->clear_sequence(s);
+    const int n_vocab = engine_->n_vocab();
     const int n = static_cast<int>(prompts.size());
-    llama_batch batch = llama_batch_init(512, 0, kSeqs);
+    engine::Batcher batch(*engine_, 512);
     std::vector<int> pos(n, 0), row(n, -1);
     auto add = [&](Token t, int seq, bool logits) {
-      int i = batch.n_tokens++;
-      batch.token[i] = t;
-      batch.pos[i] = pos[seq]++;
-      batch.n_seq_id[i] = 1;
-      batch.seq_id[i][0] = seq;
-      batch.logits[i] = logits;
+      int i = batch.add(t, pos[seq]++, seq, logits);
       if (logits) row[seq] = i;
     };
-    batch.n_tokens = 0;
     for (int s = 0; s < n; ++s) {
       auto tokens = engine_->tokenize(prompts[s], true);
       for (size_t k = 0; k < tokens.size(); ++k) add(tokens[k], s, k + 1 == tokens.size());
     }
     std::vector<Logits> out;
     for (int step = 0; step <= kSteps; ++step) {
-      EXPECT_EQ(llama_decode(ctx, batch), 0);
-      const float* first = llama_get_logits_ith(ctx, row[0]);
+      EXPECT_EQ(batch.decode(), 0);
+      const float* first = batch.logits(row[0]);
       out.emplace_back(first, first + n_vocab);
       std::vector<Token> next(n);
-      for (int s = 0; s < n; ++s) next[s] = top2(llama_get_logits_ith(ctx, row[s]), n_vocab).best;
-      batch.n_tokens = 0;
+      for (int s = 0; s < n; ++s) next[s] = top2(batch.logits(row[s]), n_vocab).best;
+      batch.clear();
       for (int s = 0; s < n; ++s) add(next[s], s, true);
     }
-    llama_batch_free(batch);
     return out;
   }
 

@@ -2,11 +2,11 @@
 // chunk), not for a batch whose every token is an output. And what it reserves is enough: long
 // prompts, several sequences and an embed chunk run without the compute buffer growing.
 #include <gtest/gtest.h>
-#include <llama.h>
 
 #include <string>
 #include <vector>
 
+#include "engine/batcher.h"
 #include "engine/engine.h"
 #include "test_support.h"
 
@@ -25,23 +25,15 @@ std::vector<Token> long_prompt(const Engine& e, size_t n) {
   return t;
 }
 
-// Decodes `tokens` into `seq` from position `pos` in batches of `chunk`; `all_outputs` marks
-// every token as an output (an embed chunk), otherwise only the last one.
-void decode(Engine& e, const std::vector<Token>& tokens, int seq, size_t chunk, bool all_outputs) {
-  llama_batch b = llama_batch_init(static_cast<int32_t>(chunk), 0, 1);
+// Decodes `tokens` into `seq` from position 0 in batches of `chunk`; `embed` makes every token an
+// output with embedding output on (an embed chunk), otherwise only the last token is an output.
+void decode(engine::Batcher& b, const std::vector<Token>& tokens, int seq, size_t chunk, bool embed) {
   for (size_t first = 0; first < tokens.size(); first += chunk) {
-    b.n_tokens = 0;
-    for (size_t i = first; i < tokens.size() && i < first + chunk; ++i) {
-      int k = b.n_tokens++;
-      b.token[k] = tokens[i];
-      b.pos[k] = static_cast<llama_pos>(i);
-      b.n_seq_id[k] = 1;
-      b.seq_id[k][0] = seq;
-      b.logits[k] = all_outputs || i + 1 == tokens.size();
-    }
-    ASSERT_EQ(llama_decode(e.ctx(), b), 0);
+    b.clear();
+    for (size_t i = first; i < tokens.size() && i < first + chunk; ++i)
+      b.add(tokens[i], i, seq, embed || i + 1 == tokens.size());
+    ASSERT_EQ(embed ? b.decode_embeddings() : b.decode(), 0);
   }
-  llama_batch_free(b);
 }
 
 TEST(ComputeReserve, HoldsNoLogitsForAWholeBatch) {
@@ -57,18 +49,17 @@ TEST(ComputeReserve, HoldsNoLogitsForAWholeBatch) {
 
   Engine e(p);
   e.create_context();
-  const uint64_t n_vocab = static_cast<uint64_t>(llama_vocab_n_tokens(e.vocab()));
+  const uint64_t n_vocab = static_cast<uint64_t>(e.n_vocab());
   // llama.cpp's default reserve holds n_vocab floats for each of the batch's 512 tokens.
   EXPECT_LT(reserved, n_vocab * p.num_batch * sizeof(float)) << "n_vocab " << n_vocab;
   EXPECT_EQ(e.memory().compute, reserved);
 
-  decode(e, long_prompt(e, 900), 0, p.num_batch, false);  // a prompt longer than a batch
-  decode(e, long_prompt(e, 300), 1, p.num_batch, false);
-  llama_memory_seq_rm(llama_get_memory(e.ctx()), 1, -1, -1);
-  llama_set_embeddings(e.ctx(), true);  // an embed input, in the runner's chunks
-  decode(e, long_prompt(e, 200), 1, Engine::kEmbedTokensPerDecode, true);
-  llama_set_embeddings(e.ctx(), false);
-  ASSERT_NE(llama_get_embeddings_ith(e.ctx(), 0), nullptr);
+  engine::Batcher batch(e, p.num_batch);
+  decode(batch, long_prompt(e, 900), 0, p.num_batch, false);  // a prompt longer than a batch
+  decode(batch, long_prompt(e, 300), 1, p.num_batch, false);
+  e.clear_sequence(1);
+  decode(batch, long_prompt(e, 200), 1, Engine::kEmbedTokensPerDecode, true);  // an embed input, in the runner's chunks
+  ASSERT_NE(batch.embedding(0), nullptr);
   EXPECT_EQ(e.memory().compute, reserved) << "the compute buffer grew past its reserve";
 }
 

@@ -1,7 +1,6 @@
 // format "json" and JSON-schema formats: the grammar sampler makes even a random-weight synthetic
 // model emit complete, parseable JSON; free-text sampling is unchanged.
 #include <gtest/gtest.h>
-#include <llama.h>
 
 #include <filesystem>
 #include <string>
@@ -10,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../common/json_prefix.h"
+#include "engine/batcher.h"
 #include "engine/engine.h"
 #include "engine/sampler.h"
 #include "engine/synth.h"
@@ -55,21 +55,24 @@ class FormatTest : public ::testing::Test {
 
   // Decodes one sequence from a fresh KV cache until end-of-generation or max_tokens.
   static Generation generate(const SamplingOptions& o, int max_tokens, const std::string& prompt = "Reply in JSON:") {
-    llama_memory_clear(llama_get_memory(engine_->ctx()), true);
-    SamplerPtr sampler = make_sampler(o, engine_->vocab());
+    engine_->clear_sequence(0);
+    SamplerPtr sampler = engine_->make_sampler(o);
     std::vector<Token> tokens = engine_->tokenize(prompt, true);
-    llama_batch batch = llama_batch_get_one(tokens.data(), static_cast<int32_t>(tokens.size()));
+    Batcher batch(*engine_, static_cast<uint32_t>(tokens.size()));
+    for (size_t k = 0; k < tokens.size(); ++k) batch.add(tokens[k], k, 0, k + 1 == tokens.size());
+    size_t pos = tokens.size();
     Generation g;
     Token next = 0;
     for (; g.tokens < max_tokens; ++g.tokens) {
-      if (llama_decode(engine_->ctx(), batch) != 0) ADD_FAILURE() << "decode failed";
-      next = llama_sampler_sample(sampler.get(), engine_->ctx(), -1);
+      if (batch.decode() != 0) ADD_FAILURE() << "decode failed";
+      next = batch.sample(sampler, -1);
       if (engine_->is_eog(next)) {
         g.ended_by_eog = true;
         break;
       }
       g.text += engine_->piece(next);
-      batch = llama_batch_get_one(&next, 1);
+      batch.clear();
+      batch.add(next, pos++, 0, true);
     }
     return g;
   }
@@ -109,7 +112,7 @@ TEST(FormatGrammar, BadSchemasThrow) {
 TEST_F(FormatTest, BadSchemaFailsToBuildASampler) {
   SamplingOptions o = greedy();
   o.format = json::parse(R"({"type":"nonsense"})");
-  EXPECT_THROW(make_sampler(o, engine_->vocab()), std::runtime_error);
+  EXPECT_THROW(engine_->make_sampler(o), std::runtime_error);
 }
 
 TEST(FormatJsonPrefix, AcceptsPrefixesOnly) {

@@ -2,12 +2,12 @@
 // state restored continues exactly as if nothing happened. Plus the layout helper that moves a
 // snapshot between contexts with different num_parallel.
 #include <gtest/gtest.h>
-#include <llama.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 
+#include "engine/batcher.h"
 #include "engine/engine.h"
 #include "engine/seq_state.h"
 #include "test_support.h"
@@ -41,54 +41,56 @@ std::vector<Token> prompt_300(const Engine& e) {
   return t;
 }
 
-// Decodes tokens into `seq` starting at `pos`; logits for the last one.
-void decode(Engine& e, const std::vector<Token>& tokens, int seq, llama_pos pos) {
-  llama_batch b = llama_batch_init(static_cast<int32_t>(tokens.size()), 0, 1);
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    b.token[i] = tokens[i];
-    b.pos[i] = pos + static_cast<llama_pos>(i);
-    b.n_seq_id[i] = 1;
-    b.seq_id[i][0] = seq;
-    b.logits[i] = i + 1 == tokens.size();
-  }
-  b.n_tokens = static_cast<int32_t>(tokens.size());
-  ASSERT_EQ(llama_decode(e.ctx(), b), 0);
-  llama_batch_free(b);
-}
+// Decodes into one engine's sequences and reads the last output's logits back.
+class Decoder {
+ public:
+  explicit Decoder(Engine& e) : e_(e), batch_(e, 512) {}
 
-std::vector<float> last_logits(Engine& e) {
-  const int n = llama_vocab_n_tokens(e.vocab());
-  const float* l = llama_get_logits_ith(e.ctx(), -1);
-  return std::vector<float>(l, l + n);
-}
-
-// Greedy continuation of `seq` whose next position is `pos`, from the logits already computed.
-std::vector<Token> greedy(Engine& e, int seq, llama_pos pos, int n) {
-  std::vector<Token> out;
-  for (int i = 0; i < n; ++i) {
-    std::vector<float> l = last_logits(e);
-    Token t = static_cast<Token>(std::max_element(l.begin(), l.end()) - l.begin());
-    out.push_back(t);
-    decode(e, {t}, seq, pos++);
+  // Decodes tokens into `seq` starting at `pos`; logits for the last one.
+  void decode(const std::vector<Token>& tokens, int seq, size_t pos) {
+    batch_.clear();
+    for (size_t i = 0; i < tokens.size(); ++i) batch_.add(tokens[i], pos + i, seq, i + 1 == tokens.size());
+    ASSERT_EQ(batch_.decode(), 0);
   }
-  return out;
-}
+
+  std::vector<float> last_logits() const {
+    const float* l = batch_.logits(-1);
+    return std::vector<float>(l, l + e_.n_vocab());
+  }
+
+  // Greedy continuation of `seq` whose next position is `pos`, from the logits already computed.
+  std::vector<Token> greedy(int seq, size_t pos, int n) {
+    std::vector<Token> out;
+    for (int i = 0; i < n; ++i) {
+      std::vector<float> l = last_logits();
+      Token t = static_cast<Token>(std::max_element(l.begin(), l.end()) - l.begin());
+      out.push_back(t);
+      decode({t}, seq, pos++);
+    }
+    return out;
+  }
+
+ private:
+  Engine& e_;
+  engine::Batcher batch_;
+};
 
 TEST(Snapshot, RestoredSequenceContinuesIdentically) {
   Engine e(params_20m());
+  Decoder d(e);
   const std::vector<Token> prompt = prompt_300(e);
   const std::vector<Token> head(prompt.begin(), prompt.end() - 1);
 
   // Cold: the head, then the last token alone, then 16 greedy tokens.
-  decode(e, head, 0, 0);
-  decode(e, {prompt.back()}, 0, 299);
-  const std::vector<float> cold_logits = last_logits(e);
-  const std::vector<Token> cold = greedy(e, 0, 300, 16);
+  d.decode(head, 0, 0);
+  d.decode({prompt.back()}, 0, 299);
+  const std::vector<float> cold_logits = d.last_logits();
+  const std::vector<Token> cold = d.greedy(0, 300, 16);
 
   // Warm: the head, saved; the context freed and re-created; restored; the same continuation.
   e.free_context();
   e.create_context();
-  decode(e, head, 0, 0);
+  d.decode(head, 0, 0);
   auto t0 = Clock::now();
   const std::string state = e.save_sequence(0);
   const double save_ms = ms_since(t0);
@@ -103,9 +105,9 @@ TEST(Snapshot, RestoredSequenceContinuesIdentically) {
   ASSERT_TRUE(e.restore_sequence(0, state));
   const double restore_ms = ms_since(t0);
   EXPECT_EQ(e.sequence_length(0), head.size());
-  decode(e, {prompt.back()}, 0, 299);
-  EXPECT_TRUE(last_logits(e) == cold_logits) << "logits after restore differ";
-  EXPECT_EQ(greedy(e, 0, 300, 16), cold);
+  d.decode({prompt.back()}, 0, 299);
+  EXPECT_TRUE(d.last_logits() == cold_logits) << "logits after restore differ";
+  EXPECT_EQ(d.greedy(0, 300, 16), cold);
   std::printf("[snapshot] 299 tokens: %.2f MiB, save %.2f ms, new context %.2f ms, restore %.2f ms\n",
               state.size() / 1048576.0, save_ms, create_ms, restore_ms);
 }
@@ -115,20 +117,22 @@ TEST(Snapshot, MovesBetweenSequencesAndSlotCounts) {
   std::string state;
   {
     Engine one(params_20m(1));
+    Decoder d(one);
     prompt = prompt_300(one);
     const std::vector<Token> head(prompt.begin(), prompt.end() - 1);
-    decode(one, head, 0, 0);
+    d.decode(head, 0, 0);
     state = one.save_sequence(0);
-    decode(one, {prompt.back()}, 0, 299);
-    cold = greedy(one, 0, 300, 16);
+    d.decode({prompt.back()}, 0, 299);
+    cold = d.greedy(0, 300, 16);
   }
   EXPECT_EQ(engine::seq_state_streams(state), 1u);
   Engine three(params_20m(3));  // sequence 2 of three: another stream count and stream
   ASSERT_TRUE(three.restore_sequence(2, state));
   EXPECT_EQ(three.sequence_length(2), 299u);
   EXPECT_EQ(three.sequence_length(0), 0u);
-  decode(three, {prompt.back()}, 2, 299);
-  EXPECT_EQ(greedy(three, 2, 300, 16), cold);
+  Decoder d3(three);
+  d3.decode({prompt.back()}, 2, 299);
+  EXPECT_EQ(d3.greedy(2, 300, 16), cold);
 
   // And back: saved from sequence 2 of three, restored into sequence 0 of one.
   const std::string from_three = three.save_sequence(2);
@@ -142,7 +146,7 @@ TEST(Snapshot, RejectsForeignState) {
   engine::LoadParams base = params_20m();
   base.flash_attn = false;  // explicit, so that "f16 with flash attention" below is foreign
   Engine e(base);
-  decode(e, e.tokenize("hello there", true), 0, 0);
+  Decoder(e).decode(e.tokenize("hello there", true), 0, 0);
   std::string state = e.save_sequence(0);
   ASSERT_FALSE(state.empty());
   EXPECT_FALSE(e.restore_sequence(0, "garbage that is not a state"));
