@@ -291,6 +291,40 @@ TEST(RunnerProtocol, CalibrateReportsTheCodeOfATinyModel) {
   EXPECT_TRUE(loaded.wait_for("calibrated").contains("error"));
 }
 
+// Frames the runner cannot use (not JSON, not an object, an unknown or missing type) are logged
+// and skipped: nothing answers them and the runner keeps serving. Every control reply carries
+// the control message's id.
+TEST(RunnerProtocol, OddFramesAreSkippedAndControlRepliesEchoTheirId) {
+  RunnerClient r;
+  r.wait_for("hello");
+  r.send_raw("not json at all");
+  r.send_raw("[1, 2, 3]");
+  r.send({{"type", "no_such_type"}, {"id", 5}});
+  r.send({{"type", 17}, {"id", 6}});
+  r.send({{"id", 7}});
+  r.send({{"type", "stats"}, {"id", 77}});
+  json stats = r.next_json();  // the very next message: the frames before got no answer
+  EXPECT_EQ(stats.value("type", ""), "stats") << stats.dump();
+  EXPECT_EQ(stats.value("id", uint64_t{0}), 77u);
+  r.send({{"type", "release_kv"}, {"id", 78}});
+  json released = r.next_json();
+  EXPECT_EQ(released.value("type", ""), "kv_released") << released.dump();
+  EXPECT_EQ(released.value("id", uint64_t{0}), 78u);
+  r.send({{"type", "create_context"}, {"id", 79}});
+  json refused = r.next_json();
+  EXPECT_EQ(refused.value("type", ""), "load_error") << refused.dump();
+  EXPECT_EQ(refused.value("id", uint64_t{0}), 79u);
+  r.send({{"type", "init_gpu"}, {"id", 80}});
+  json gpu = r.next_json();
+  EXPECT_EQ(gpu.value("type", ""), "gpu_ready") << gpu.dump();
+  EXPECT_EQ(gpu.value("id", uint64_t{0}), 80u);
+  EXPECT_TRUE(gpu.contains("gpus") && gpu.contains("process")) << gpu.dump();
+  r.send({{"type", "load"}, {"id", 81}, {"path", "/nonexistent/model.gguf"}});
+  json failed = r.next_json();
+  EXPECT_EQ(failed.value("type", ""), "load_error") << failed.dump();
+  EXPECT_EQ(failed.value("id", uint64_t{0}), 81u);
+}
+
 TEST(RunnerProtocol, ShutdownWithSaveSendsSnapshotsThenExits) {
   RunnerClient r;
   r.load(params(1024));

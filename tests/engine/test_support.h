@@ -75,6 +75,10 @@ class RunnerClient {
 
   pid_t pid() const { return pid_; }
   void send(const json& m) { ASSERT_TRUE(proto::send_json(fd_, m)); }
+  // A JSON-kind frame with any payload, parseable or not.
+  void send_raw(const std::string& payload) {
+    ASSERT_TRUE(proto::write_all(fd_, proto::encode_frame(proto::FrameKind::Json, payload)));
+  }
   // Bytes as a sealed shared-memory frame, the way the supervisor sends a snapshot.
   void send_blob(const std::string& b) {
     auto blob = SharedBlob::create(b.size());
