@@ -25,6 +25,7 @@
 //   refuse(request, models, ledger, why)   a Refuse with the numbers, for a wait that timed out
 //                                          or a full queue
 //   plan_reuse(state, num_ctx)             serve, join a load, wake, load or reload
+//                                          (admission.h turns both into one request's next step)
 //   check_resident_set(budget, residents)  error text when the residents do not fit
 //   plan_host(budget, models, model, bytes, device_is_host_ram)
 //                                          host-tier models that go cold (LRU) to lock `bytes`

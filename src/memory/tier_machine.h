@@ -8,7 +8,8 @@
 //   Outcome out = machine.on(RequestArrived{"m"}, now);      // out.actions, out.error
 //   machine.next_deadline() → when to send Tick{} next
 //
-// One request, as the supervisor drives it (planner.h has plan_load and plan_reuse):
+// One request, as the supervisor drives it (admission.h's next_admission decides each step from
+// planner.h's plan_reuse and plan_load):
 //   on(RequestArrived{m})                        busy + 1, timers cancelled
 //   switch plan_reuse(*find(m), num_ctx):
 //     Serve   run it

@@ -176,6 +176,7 @@ void ModelManager::start_load(Lock& lk, Admitting& a, Instance& inst, const Meas
   if (!error.empty()) {
     spdlog::error("model '{}' could not be loaded: {}", a.name, error);
     feed(mem::LoadFailed{a.name, error});
+    if (!runner) feed(mem::RunnerExited{a.name});  // none was started: no exit will settle the bytes
     throw LoadError(load_failed(a.name, error));
   }
   finish_load(inst, measured, warm, ready);

@@ -101,6 +101,7 @@ RunnerFactory FakeRunners::factory() {
   return [this](Runner::ExitCallback on_exit, Runner::SnapshotHooks hooks) -> std::shared_ptr<Runner> {
     auto r = std::make_shared<FakeRunner>(*this, std::move(on_exit), std::move(hooks));
     std::lock_guard lk(mu_);
+    if (!spawn_failure_.empty()) throw RunnerError(spawn_failure_);
     runners_.push_back(r);
     return r;
   };
@@ -120,6 +121,11 @@ void FakeRunners::release_loads() {
 void FakeRunners::fail_next_load(const std::string& message) {
   std::lock_guard lk(mu_);
   failures_.push_back(message);
+}
+
+void FakeRunners::fail_spawns(const std::string& message) {
+  std::lock_guard lk(mu_);
+  spawn_failure_ = message;
 }
 
 std::vector<std::string> FakeRunners::log() const {

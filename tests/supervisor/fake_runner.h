@@ -69,6 +69,8 @@ class FakeRunners {
   void release_loads();
   // The next load fails with this message (the manager then kills the runner, as a real one exits).
   void fail_next_load(const std::string& message);
+  // Every runner start throws this (as a failed fork would) until called with "".
+  void fail_spawns(const std::string& message);
 
   // Waits (up to 10 s) until `pred` holds; pred runs under the fakes' lock.
   template <class Pred>
@@ -90,6 +92,7 @@ class FakeRunners {
   std::condition_variable cv_;
   bool hold_ = false;
   std::deque<std::string> failures_;
+  std::string spawn_failure_;
   std::vector<std::shared_ptr<FakeRunner>> runners_;
   std::vector<std::thread> exits_;
 };

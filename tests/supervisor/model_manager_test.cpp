@@ -99,6 +99,22 @@ TEST_F(ModelManagerTest, AFailedLoadAnswersWithItsReasonAndFreesTheBytes) {
   EXPECT_EQ(accounted(), 150 * MiB);
 }
 
+TEST_F(ModelManagerTest, ARunnerThatCannotStartFailsTheLoadAndFreesTheBytes) {
+  runners.fail_spawns("fork: Resource temporarily unavailable");
+  start(1024 * MiB);  // no baseline runner, no spare
+  ModelEntry a = model("a", 100 * MiB, 50 * MiB);
+  try {
+    mgr->acquire(a, {}, std::nullopt);
+    FAIL() << "acquire succeeded";
+  } catch (const LoadError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("fork: Resource temporarily unavailable"));
+  }
+  EXPECT_EQ(accounted(), 0u);
+  runners.fail_spawns("");
+  auto lease = mgr->acquire(a, {}, std::nullopt);
+  EXPECT_EQ(runners.loads_started(), 1);
+}
+
 TEST_F(ModelManagerTest, ARunnerThatDiesMidLoadFailsTheRequestAndTheNextOneLoadsAgain) {
   start(1024 * MiB);
   ModelEntry a = model("a", 100 * MiB, 50 * MiB);
