@@ -56,7 +56,8 @@ ModelManager::ModelManager(Config cfg)
 ModelManager::~ModelManager() { stop_all(); }
 
 mem::SnapshotKey ModelManager::snapshot_key(const Instance& inst) const {
-  const std::string& kv_type = inst.load.kv_cache_type.empty() ? inst.entry.settings.kv_cache_type : inst.load.kv_cache_type;
+  const std::string& kv_type =
+      inst.load.kv_cache_type.empty() ? inst.entry.settings.kv_cache_type : inst.load.kv_cache_type;
   return {inst.entry.path, inst.entry.file_size, inst.entry.mtime_ns, kv_type};
 }
 

@@ -27,7 +27,8 @@ namespace {
 // The context the request asks for, capped at what the model was trained for.
 uint32_t wanted_context(const ModelEntry& entry, const ContextOptions& ctx) {
   uint32_t want = ctx.num_ctx > 0 ? static_cast<uint32_t>(ctx.num_ctx) : entry.settings.num_ctx;
-  if (auto train = entry.info->context_length(); train && *train > 0 && want > *train) want = static_cast<uint32_t>(*train);
+  if (auto train = entry.info->context_length(); train && *train > 0 && want > *train)
+    want = static_cast<uint32_t>(*train);
   return want;
 }
 
@@ -37,8 +38,8 @@ std::string load_failed(const std::string& name, const std::string& why) {
 
 }  // namespace
 
-ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const ContextOptions& ctx, std::optional<KeepAlive> ka,
-                                          const std::function<bool()>& client_gone) {
+ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const ContextOptions& ctx,
+                                          std::optional<KeepAlive> ka, const std::function<bool()>& client_gone) {
   if (!entry.info) throw LoadError(load_failed(entry.name, entry.error));
   Lock lk(mu_);
   if (stopping_) throw Unavailable("server is shutting down");
@@ -69,12 +70,14 @@ ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const Context
       if (machine_.find(a.name)->tier != before) continue;  // changed while measuring: decide again
       step = ask(&measured->footprint);
     }
-    if (auto lease = take_step(lk, a, inst, step, measured ? &*measured : nullptr, keep_alive)) return std::move(*lease);
+    if (auto lease = take_step(lk, a, inst, step, measured ? &*measured : nullptr, keep_alive))
+      return std::move(*lease);
   }
 }
 
-std::optional<ModelManager::Lease> ModelManager::take_step(Lock& lk, Admitting& a, Instance& inst, const mem::Admission& step,
-                                                           const MeasuredLoad* measured, std::optional<KeepAlive> ka) {
+std::optional<ModelManager::Lease> ModelManager::take_step(Lock& lk, Admitting& a, Instance& inst,
+                                                           const mem::Admission& step, const MeasuredLoad* measured,
+                                                           std::optional<KeepAlive> ka) {
   const std::string& name = a.name;
   if (std::holds_alternative<mem::AdmitServe>(step)) {
     if (!inst.runner || !inst.runner->alive()) {
@@ -99,7 +102,8 @@ std::optional<ModelManager::Lease> ModelManager::take_step(Lock& lk, Admitting& 
     wait_or_give_up(lk, a, "timed out waiting for memory to be freed for '" + name + "'");
   } else if (const auto* w = std::get_if<mem::Wait>(&step)) {
     if (!a.queued) {
-      if (waiting_ >= cfg_.queue_capacity) throw Unavailable("too many requests waiting for device memory (" + w->message + ")");
+      if (waiting_ >= cfg_.queue_capacity)
+        throw Unavailable("too many requests waiting for device memory (" + w->message + ")");
       ++waiting_;
       a.queued = true;
     }
@@ -124,10 +128,12 @@ LoadRequest ModelManager::load_request(const Instance& inst, uint32_t num_ctx, c
   return r;
 }
 
-ModelManager::MeasuredLoad ModelManager::measure(Lock& lk, const Instance& inst, uint32_t num_ctx, const ContextOptions& ctx) {
+ModelManager::MeasuredLoad ModelManager::measure(Lock& lk, const Instance& inst, uint32_t num_ctx,
+                                                 const ContextOptions& ctx) {
   LoadRequest load = load_request(inst, num_ctx, ctx);
   const std::string name = inst.entry.name;
-  const std::string identity = inst.entry.path + "|" + std::to_string(inst.entry.file_size) + "|" + std::to_string(inst.entry.mtime_ns);
+  const std::string identity =
+      inst.entry.path + "|" + std::to_string(inst.entry.file_size) + "|" + std::to_string(inst.entry.mtime_ns);
   mem::Footprint fp;
   std::string error;
   unlocked(lk, [&] {

@@ -246,7 +246,8 @@ json RunnerProcess::await_typed(uint64_t id, Msg want, Timeout timeout, const st
   const Msg got = proto::parse_msg(m.value("type", ""));
   if (got == want) return m;
   if (got == Msg::LoadError) throw RunnerError(m.value("message", "load failed"));
-  throw RunnerError("runner answered '" + m.value("type", "") + "' instead of '" + std::string(proto::name(want)) + "'");
+  throw RunnerError("runner answered '" + m.value("type", "") + "' instead of '" + std::string(proto::name(want)) +
+                    "'");
 }
 
 HelloReport RunnerProcess::wait_hello(Timeout timeout) {
