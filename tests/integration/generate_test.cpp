@@ -184,17 +184,16 @@ TEST_F(Generate, TagsAndPs) {
 
 TEST_F(Generate, RunnerKilledFailsRequestAndReloads) {
   Server s;
-  json body = {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"num_predict", 100000}, {"temperature", 0}}}};
-  std::thread killer([&] {
-    ASSERT_TRUE(wait_until([&] { return !runner_pids(s.pid()).empty(); }));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    for (pid_t p : runner_pids(s.pid())) ::kill(p, SIGKILL);
-  });
-  auto lines = s.stream("/api/generate", body);
-  killer.join();
-  ASSERT_FALSE(lines.empty());
-  ASSERT_TRUE(lines.back().contains("error")) << lines.back().dump();
-  EXPECT_NE(lines.back()["error"].get<std::string>().find("signal 9"), std::string::npos);
+  int fd = send_generate_raw(s.port(), {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"num_predict", 100000}, {"temperature", 0}}}});
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(read_first_chunk(fd)) << "the runner is generating";
+  for (pid_t p : runner_pids(s.pid())) ::kill(p, SIGKILL);
+  const std::string rest = read_to_last_chunk(fd);
+  ::close(fd);
+  const size_t error = rest.rfind("{\"error\"");
+  ASSERT_NE(error, std::string::npos) << rest;
+  EXPECT_NE(rest.find("signal 9", error), std::string::npos) << rest.substr(error);
+  EXPECT_EQ(rest.find("\"response\"", error), std::string::npos) << "the error is the last line: " << rest.substr(error);
   // The next request reloads the model.
   EXPECT_FALSE(s.generate_text({{"model", "tiny"}, {"prompt", "again"}, {"options", greedy}}).empty());
 }
@@ -202,17 +201,28 @@ TEST_F(Generate, RunnerKilledFailsRequestAndReloads) {
 // The load takes the pre-spawned runner; the next one starts only once no request runs, so that
 // starting a process does not share the cores with the woken model's first request.
 TEST_F(Generate, TheNextSpareWaitsForTheRequestToEnd) {
-  Server s;
-  ASSERT_TRUE(wait_until([&] { return runner_pids(s.pid()).size() == 1; })) << "the spare";
+  auto cfg = write_temp_file("[memory]\nkv_idle = \"2s\"\n");
+  Server s({"--config", cfg.string(), "--device-memory", "4GiB"});  // room for both models
+  auto tier = [&](const std::string& model) {
+    const json ps = s.get("/api/ps");
+    for (const auto& m : ps["models"])
+      if (m["name"] == model) return m["tier"].get<std::string>();
+    return std::string("cold");
+  };
+  s.generate_text({{"model", "tiny2"}, {"prompt", "x"}, {"options", greedy}});
+  ASSERT_TRUE(wait_until([&] { return runner_pids(s.pid()).size() == 2; })) << "tiny2's runner and a spare";
   int fd = send_generate_raw(s.port(), {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"num_predict", 100000}, {"temperature", 0}}}});
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(read_first_chunk(fd));
-  for (int i = 0; i < 10; ++i) {  // half a second, well inside the 3 s after which a spare starts anyway
-    EXPECT_EQ(runner_pids(s.pid()).size(), 1u) << "a spare started while the request ran";
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  // The timer thread, which starts spares, also releases tiny2's KV, at a deadline after tiny's
+  // load took the spare (and well inside the 3 s after which a spare starts anyway). Once that
+  // has happened, so has any spare start the take could have set off.
+  ASSERT_EQ(tier("tiny2"), "ready") << "tiny2's KV release must fall after the take: " << s.get("/api/ps").dump();
+  ASSERT_TRUE(wait_until([&] { return tier("tiny2") == "warm"; })) << "kv_idle";
+  EXPECT_EQ(runner_pids(s.pid()).size(), 2u) << "a spare started while the request ran";
   ::close(fd);  // hanging up ends the request
-  EXPECT_TRUE(wait_until([&] { return runner_pids(s.pid()).size() == 2; })) << "the model's runner and a new spare";
+  EXPECT_TRUE(wait_until([&] { return runner_pids(s.pid()).size() == 3; })) << "the models' runners and a new spare";
+  fs::remove(cfg);
 }
 
 TEST_F(Generate, RunnerDiesWithSupervisor) {

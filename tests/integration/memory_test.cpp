@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "serve_fixture.h"
+#include "../common/sanitizers.h"
 #include "common/process_memory.h"
 
 namespace ebb::test {
@@ -54,6 +55,7 @@ const fs::path& kv_models() {
 }
 
 TEST(Memory, ReleaseKvReturnsTheBytesToTheOs) {
+  EBB_SKIP_RSS_CHECKS_UNDER_SANITIZERS();
   Server s({"--device-memory", "4GiB"}, kv_models());
   // A prompt longer than one batch, so that the compute buffer is used in full.
   std::string long_prompt;
@@ -258,22 +260,27 @@ TEST(Memory, ConcurrentRequestsNeverExceedTheBudget) {
     });
   }
   uint64_t max_used = 0, max_measured = 0;
-  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(6);
-  while (std::chrono::steady_clock::now() < end) {
-    auto dev = s.get("/api/memory")["devices"][0];
-    uint64_t used = dev["used"], budget = dev["budget"], measured = dev["measured_used"];
-    EXPECT_LE(used, budget);
-    max_used = std::max(max_used, used);
-    max_measured = std::max(max_measured, measured);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  // Samples until the clients have been through enough loads and evictions (not for a fixed
+  // time, which a slow machine, or a sanitizer build, may spend on a handful of requests).
+  constexpr int kRequests = 16;
+  wait_until(
+      [&] {
+        auto dev = s.get("/api/memory")["devices"][0];
+        uint64_t used = dev["used"], budget = dev["budget"], measured = dev["measured_used"];
+        EXPECT_LE(used, budget);
+        max_used = std::max(max_used, used);
+        max_measured = std::max(max_measured, measured);
+        return ok + unavailable + other >= kRequests && ok > 4 && max_used > one;
+      },
+      std::chrono::seconds(120));
   done = true;
   for (auto& t : clients) t.join();
   EXPECT_GT(ok.load(), 4);
   EXPECT_EQ(other.load(), 0);
   EXPECT_GT(max_used, one) << "more than one model was loaded at some point";
-  // Measured RSS of all runners stays within the budget too (5% slack for page-cache timing).
-  EXPECT_LE(max_measured, total + total / 20) << "accounted max " << max_used;
+  // Measured RSS of all runners stays within the budget too (5% slack for page-cache timing);
+  // not under ASan, whose shadow memory and quarantine add to every runner's RSS.
+  if (!kSanitized) EXPECT_LE(max_measured, total + total / 20) << "accounted max " << max_used;
 }
 
 TEST(Memory, SmallerContextReusesLargerReloads) {
@@ -358,7 +365,9 @@ TEST(Memory, ResidentModelIsPreloadedAndNeverDemoted) {
   Server s({"--device-memory", "4GiB", "--config", cfg.string()}, kv_models());
   EXPECT_EQ(tier_of(s, "res"), "ready") << "preloaded at startup";
   generate(s, "res");
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  // b has the same timers, started later: once they have moved b to the host tier, res's are past.
+  generate(s, "b");
+  ASSERT_TRUE(wait_until([&] { return tier_of(s, "b") == "host"; })) << "b's kv_idle and keep_alive";
   EXPECT_EQ(tier_of(s, "res"), "ready");
   EXPECT_EQ(s.post("/api/models/unload", {{"model", "res"}}).first, 409);
   fs::remove(cfg);

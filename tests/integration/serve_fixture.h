@@ -176,16 +176,28 @@ inline int send_generate_raw(int port, const json& body) {
   return fd;
 }
 
-// Reads a streaming answer until its first generated chunk. False at EOF.
-inline bool read_first_chunk(int fd) {
-  std::string got;
+// Reads from `fd` into `got` until it holds `needle` (true) or the peer closes (false).
+inline bool read_until(int fd, std::string& got, const std::string& needle) {
   char buf[4096];
-  while (got.find("\"response\"") == std::string::npos) {
+  while (got.find(needle) == std::string::npos) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n <= 0) return false;
     got.append(buf, n);
   }
   return true;
+}
+
+// Reads a streaming answer until its first generated chunk. False at EOF.
+inline bool read_first_chunk(int fd) {
+  std::string got;
+  return read_until(fd, got, "\"response\"");
+}
+
+// Reads the rest of a chunked answer, up to its terminating empty chunk; returns what it read.
+inline std::string read_to_last_chunk(int fd) {
+  std::string got;
+  read_until(fd, got, "\r\n0\r\n\r\n");
+  return got;
 }
 
 // pids of this server's runner children.

@@ -242,15 +242,21 @@ TEST_F(Serving, EightParallelRequestsAllComplete) {
   EXPECT_EQ(server_->generate_text(body), server_->generate_text(body));
 }
 
-// Sends a request over a raw socket, then hangs up: a streaming one after its first chunk,
-// another after `wait`.
-void start_and_abandon(int port, const json& body, std::chrono::milliseconds wait = {}) {
-  int fd = send_generate_raw(port, body);
+// Sends a request over a raw socket, then hangs up once it runs: a streaming one after its first
+// chunk, another once the server counts it as busy on its model.
+void start_and_abandon(const Server& s, const json& body) {
+  int fd = send_generate_raw(s.port(), body);
   ASSERT_GE(fd, 0);
-  if (wait.count() > 0)
-    std::this_thread::sleep_for(wait);
-  else
+  if (body.value("stream", true)) {
     EXPECT_TRUE(read_first_chunk(fd));
+  } else {
+    EXPECT_TRUE(wait_until([&] {
+      const json ps = s.get("/api/ps");
+      for (const auto& m : ps["models"])
+        if (m["name"] == body["model"] && m.value("busy", 0) > 0) return true;
+      return false;
+    }));
+  }
   ::close(fd);
 }
 
@@ -266,7 +272,7 @@ TEST_P(ClosingTheConnection, FreesTheSlot) {
   double reference = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_ref).count();
   // One slot and a generation that would run until its 8192-token context is full.
   json forever = {{"model", "one"}, {"prompt", "go on forever"}, {"stream", stream}, {"options", {{"temperature", 0}, {"num_predict", 100000}}}};
-  start_and_abandon(server_->port(), forever, stream ? std::chrono::milliseconds(0) : std::chrono::milliseconds(500));
+  start_and_abandon(*server_, forever);
   auto t0 = std::chrono::steady_clock::now();
   json r = ok("/api/generate", next);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
