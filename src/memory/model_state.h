@@ -3,7 +3,7 @@
 // the footprint of its loaded instance. Plain data; TierMachine (tier_machine.h) is the only
 // writer, the planner (planner.h) and the API read it.
 //
-//   Tier      cold → host → loading → ready ⇄ warm → host → cold  (DESIGN.md "Tiers of one model")
+//   Tier      cold → host → loading → ready ⇄ warm → host → cold  (docs/design.md, "Tiers of one model")
 //   Policy    resident | on_demand | keep_alive          parse_policy("on_demand"), to_string()
 //   KeepAlive Ollama semantics: after(d), after(0) = unload right after the request, forever()
 //

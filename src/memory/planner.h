@@ -11,7 +11,7 @@
 //     Refuse  answer 503 with refuse.message
 //
 // `bytes` is what the load adds on the device: fp.total() from cold or host, fp.total() minus
-// what the warm runner holds when waking it. The order (DESIGN.md "Planner, in words"):
+// what the warm runner holds when waking it. The order (docs/design.md, "Planner, in words"):
 //   0. bytes already being released (runners exiting, KV being freed) count as coming back;
 //   1. release KV of idle ready models, least recently used first, until it fits;
 //   2. demote idle models to host: the smallest one that alone covers the rest (ties, within a

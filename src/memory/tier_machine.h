@@ -23,7 +23,7 @@
 //   on(RequestEnded{m, keep_alive})              the last one arms the timers
 // A client that leaves ends its request the same way; a load already started goes on.
 //
-// Transitions (DESIGN.md "Transitions"; resident at start and preload are LoadStarted without a
+// Transitions (docs/design.md, "Transitions"; resident at start and preload are LoadStarted without a
 // request):
 //   cold/host/warm  LoadStarted(fp)         → loading   reserves bytes first (NoRoom if not),
 //                                                        SpawnRunner, or CreateContext when warm

@@ -1,4 +1,4 @@
-// Planner: every choice of DESIGN.md's "Planner, in words", the reuse, resident and host-tier
+// Planner: every choice of docs/design.md's "Planner, in words", the reuse, resident and host-tier
 // decisions, the wait queue, and a randomized run of a simulated supervisor.
 #include "memory/planner.h"
 

@@ -1,4 +1,4 @@
-// TierMachine: one test per row of DESIGN.md's transition table, then every timer, then the
+// TierMachine: one test per row of docs/design.md's transition table ("Transitions"), then every timer, then the
 // events that must be refused.
 #include "memory/tier_machine.h"
 
