@@ -51,9 +51,11 @@ void add_admin_routes(httplib::Server& srv, ServerContext ctx) {
     if (tier != "host" && tier != "cold") throw std::invalid_argument("'tier' must be \"host\" or \"cold\"");
     return ctx.manager.unload(e, tier == "cold");
   });
-  admin(srv, "/api/models/release-kv", ctx, [ctx](const ModelEntry& e, const json&) { return ctx.manager.release_kv(e); });
+  admin(srv, "/api/models/release-kv", ctx,
+        [ctx](const ModelEntry& e, const json&) { return ctx.manager.release_kv(e); });
   admin(srv, "/api/models/pin", ctx, [ctx](const ModelEntry& e, const json& body) {
-    if (body.contains("pinned") && !body["pinned"].is_boolean()) throw std::invalid_argument("'pinned' must be a boolean");
+    if (body.contains("pinned") && !body["pinned"].is_boolean())
+      throw std::invalid_argument("'pinned' must be a boolean");
     return ctx.manager.pin(e, body.value("pinned", true));
   });
 }

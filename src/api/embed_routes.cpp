@@ -52,7 +52,8 @@ EmbedRequest parse_embed_request(const json& body, bool legacy) {
     r.truncate = body["truncate"];
   }
   if (body.contains("dimensions") && !body["dimensions"].is_null()) {
-    need(body["dimensions"].is_number_integer() && body["dimensions"].get<int64_t>() > 0, "'dimensions' must be a positive integer");
+    need(body["dimensions"].is_number_integer() && body["dimensions"].get<int64_t>() > 0,
+         "'dimensions' must be a positive integer");
     r.dimensions = static_cast<int>(std::min<int64_t>(body["dimensions"].get<int64_t>(), 1 << 30));
   }
   r.options = parse_options(body.value("options", json()));
@@ -75,7 +76,8 @@ int64_t ns_since(Clock::time_point t0) {
 
 void handle_embed(const httplib::Request& req, httplib::Response& res, ServerContext ctx, bool legacy) {
   const auto t0 = Clock::now();
-  auto read = read_model_request<EmbedRequest>(req, res, ctx, [&](const json& b) { return parse_embed_request(b, legacy); });
+  auto read =
+      read_model_request<EmbedRequest>(req, res, ctx, [&](const json& b) { return parse_embed_request(b, legacy); });
   if (!read) return;
   auto& [r, entry] = *read;
 
@@ -115,8 +117,10 @@ void handle_embed(const httplib::Request& req, httplib::Response& res, ServerCon
 }  // namespace
 
 void add_embed_routes(httplib::Server& srv, ServerContext ctx) {
-  srv.Post("/api/embed", [ctx](const httplib::Request& req, httplib::Response& res) { handle_embed(req, res, ctx, false); });
-  srv.Post("/api/embeddings", [ctx](const httplib::Request& req, httplib::Response& res) { handle_embed(req, res, ctx, true); });
+  srv.Post("/api/embed",
+           [ctx](const httplib::Request& req, httplib::Response& res) { handle_embed(req, res, ctx, false); });
+  srv.Post("/api/embeddings",
+           [ctx](const httplib::Request& req, httplib::Response& res) { handle_embed(req, res, ctx, true); });
 }
 
 }  // namespace ebb::api

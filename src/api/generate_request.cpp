@@ -35,7 +35,8 @@ json chat_messages(const json& body) {
   if (!body.contains("messages") || body["messages"].is_null()) return msgs;  // loads the model, as Ollama
   need(body["messages"].is_array(), "'messages' must be an array");
   for (const auto& x : body["messages"]) {
-    need(x.is_object() && x.value("role", json()).is_string() && (!x.contains("content") || x["content"].is_string() || x["content"].is_null()),
+    need(x.is_object() && x.value("role", json()).is_string() &&
+             (!x.contains("content") || x["content"].is_string() || x["content"].is_null()),
          "each message needs a string 'role' and 'content'");
     msgs.push_back({{"role", x["role"]}, {"content", string_field(x, "content")}});
   }
@@ -45,8 +46,8 @@ json chat_messages(const json& body) {
 }  // namespace
 
 GenerateRequest parse_generate_request(const json& body, bool chat) {
-  static const std::set<std::string> kFields = {"model", "stream", "options", "keep_alive", "format", "template", "truncate",
-                                                 "prompt", "system", "raw", "messages"};
+  static const std::set<std::string> kFields = {"model",    "stream", "options", "keep_alive", "format",  "template",
+                                                "truncate", "prompt", "system",  "raw",        "messages"};
   GenerateRequest r;
   r.model = string_field(body, "model");
   need(!r.model.empty(), "model is required");

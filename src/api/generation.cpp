@@ -30,7 +30,8 @@ void serve_generation(ServerContext ctx, const supervisor::ModelEntry& entry, co
       if (ev->kind == StreamEvent::Kind::Error) return send_error(res, error_status(*ev), ev->text);
       if (ev->kind == StreamEvent::Kind::Done) {
         const auto total = std::chrono::steady_clock::now() - t0;
-        const Timing timing{std::chrono::duration_cast<std::chrono::nanoseconds>(total).count(), call->lease->load_ns()};
+        const Timing timing{std::chrono::duration_cast<std::chrono::nanoseconds>(total).count(),
+                            call->lease->load_ns()};
         return send_json(res, 200, shape->whole(text, ev->stats, timing));
       }
       text += ev->text;

@@ -52,7 +52,8 @@ void load_or_unload(const GenerateRequest& r, const supervisor::ModelEntry& entr
 
 void handle_generation(const httplib::Request& req, httplib::Response& res, ServerContext ctx, bool chat) {
   auto t0 = Clock::now();
-  auto read = read_model_request<GenerateRequest>(req, res, ctx, [&](const json& b) { return parse_generate_request(b, chat); });
+  auto read = read_model_request<GenerateRequest>(req, res, ctx,
+                                                  [&](const json& b) { return parse_generate_request(b, chat); });
   if (!read) return;
   auto& [r, entry] = *read;
   const ClientWatch client(req.remote_addr, req.remote_port);
@@ -62,7 +63,8 @@ void handle_generation(const httplib::Request& req, httplib::Response& res, Serv
 
 json tag_entry(const supervisor::ModelEntry& e) {
   const auto& info = *e.info;
-  auto mtime = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(e.mtime_ns)));
+  auto mtime = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(e.mtime_ns)));
   uint64_t params = info.parameter_count();
   char psize[32];
   if (params >= 1000000000)
@@ -85,15 +87,19 @@ json tag_entry(const supervisor::ModelEntry& e) {
 }  // namespace
 
 void add_ollama_routes(httplib::Server& srv, ServerContext ctx) {
-  srv.Post("/api/generate", [ctx](const httplib::Request& req, httplib::Response& res) { handle_generation(req, res, ctx, false); });
-  srv.Post("/api/chat", [ctx](const httplib::Request& req, httplib::Response& res) { handle_generation(req, res, ctx, true); });
+  srv.Post("/api/generate",
+           [ctx](const httplib::Request& req, httplib::Response& res) { handle_generation(req, res, ctx, false); });
+  srv.Post("/api/chat",
+           [ctx](const httplib::Request& req, httplib::Response& res) { handle_generation(req, res, ctx, true); });
   srv.Get("/api/tags", [ctx](const httplib::Request&, httplib::Response& res) {
     json models = json::array();
     for (const auto& e : ctx.registry.list())
       if (e.info) models.push_back(tag_entry(e));
     send_json(res, 200, {{"models", models}});
   });
-  srv.Get("/api/ps", [ctx](const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"models", ctx.manager.ps()}}); });
+  srv.Get("/api/ps", [ctx](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"models", ctx.manager.ps()}});
+  });
 }
 
 }  // namespace ebb::api

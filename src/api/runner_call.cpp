@@ -9,7 +9,8 @@ namespace ebb::api {
 using json = nlohmann::json;
 
 std::unique_ptr<supervisor::ModelManager::Lease> acquire_lease(ServerContext ctx, const supervisor::ModelEntry& entry,
-                                                               const ContextOptions& options, std::optional<KeepAlive> keep_alive,
+                                                               const ContextOptions& options,
+                                                               std::optional<KeepAlive> keep_alive,
                                                                const ClientWatch& client, httplib::Response& res) {
   try {
     return std::make_unique<supervisor::ModelManager::Lease>(
@@ -24,9 +25,9 @@ std::unique_ptr<supervisor::ModelManager::Lease> acquire_lease(ServerContext ctx
   return nullptr;
 }
 
-std::optional<RunnerCall> start_call(ServerContext ctx, const supervisor::ModelEntry& entry, const ContextOptions& options,
-                                     std::optional<KeepAlive> keep_alive, json msg, const ClientWatch& client,
-                                     httplib::Response& res) {
+std::optional<RunnerCall> start_call(ServerContext ctx, const supervisor::ModelEntry& entry,
+                                     const ContextOptions& options, std::optional<KeepAlive> keep_alive, json msg,
+                                     const ClientWatch& client, httplib::Response& res) {
   RunnerCall call;
   call.lease = acquire_lease(ctx, entry, options, keep_alive, client, res);
   if (!call.lease) return std::nullopt;

@@ -8,8 +8,8 @@
 #include <utility>
 
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "api/client_watch.h"
 #include "api/http_util.h"
@@ -21,8 +21,9 @@ namespace ebb::api {
 // The common start of a model request: the body parsed by `parse` (400 on std::invalid_argument),
 // unknown options logged, the model looked up (404). nullopt once `res` has been answered.
 template <class Request, class Parse>
-std::optional<std::pair<Request, supervisor::ModelEntry>> read_model_request(const httplib::Request& req, httplib::Response& res,
-                                                                           ServerContext ctx, Parse&& parse) {
+std::optional<std::pair<Request, supervisor::ModelEntry>> read_model_request(const httplib::Request& req,
+                                                                             httplib::Response& res, ServerContext ctx,
+                                                                             Parse&& parse) {
   auto body = parse_body(req, res);
   if (!body) return std::nullopt;
   Request r;
@@ -50,15 +51,16 @@ struct RunnerCall {
 // The model's lease alone (an empty prompt only loads). On failure answers `res` (503 no room,
 // 500 load failed) and returns nullptr; also nullptr when the client hangs up while it waits.
 std::unique_ptr<supervisor::ModelManager::Lease> acquire_lease(ServerContext ctx, const supervisor::ModelEntry& entry,
-                                                               const ContextOptions& options, std::optional<KeepAlive> keep_alive,
+                                                               const ContextOptions& options,
+                                                               std::optional<KeepAlive> keep_alive,
                                                                const ClientWatch& client, httplib::Response& res);
 
 // Acquires the model and submits `msg` (a runner "generate" or "embed" message without id).
 // generate messages ask for KV snapshots when the supervisor holds some. On failure answers
 // `res` and returns nullopt.
-std::optional<RunnerCall> start_call(ServerContext ctx, const supervisor::ModelEntry& entry, const ContextOptions& options,
-                                     std::optional<KeepAlive> keep_alive, nlohmann::json msg, const ClientWatch& client,
-                                     httplib::Response& res);
+std::optional<RunnerCall> start_call(ServerContext ctx, const supervisor::ModelEntry& entry,
+                                     const ContextOptions& options, std::optional<KeepAlive> keep_alive,
+                                     nlohmann::json msg, const ClientWatch& client, httplib::Response& res);
 
 // Blocks for the call's next event (a runner that dies ends the stream with an error). When the
 // client hangs up first, cancels the request in the runner and returns nullopt.

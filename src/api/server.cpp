@@ -35,8 +35,11 @@ HttpServer::HttpServer(ServerContext ctx) : ctx_(ctx), srv_(std::make_unique<htt
     spdlog::error("unhandled error: {}", what);
     send_error(res, 500, what);
   });
-  srv_->Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content("ebb is running", "text/plain"); });
-  srv_->Get("/api/version", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"version", "0.1.0"}}); });
+  srv_->Get("/",
+            [](const httplib::Request&, httplib::Response& res) { res.set_content("ebb is running", "text/plain"); });
+  srv_->Get("/api/version", [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"version", "0.1.0"}});
+  });
   add_ollama_routes(*srv_, ctx_);
   add_admin_routes(*srv_, ctx_);
   add_embed_routes(*srv_, ctx_);

@@ -68,13 +68,9 @@ bool TokenStream::write_token_now(httplib::DataSink& sink, const std::string& te
 
 std::string TokenStream::line_of(const StreamEvent& ev) {
   switch (ev.kind) {
-    case StreamEvent::Kind::Token:
-      return shape_->chunk(ev.text);
-    case StreamEvent::Kind::Error:
-      finished_ = true;
-      return shape_->error(ev.text);
-    case StreamEvent::Kind::Done:
-      break;
+    case StreamEvent::Kind::Token: return shape_->chunk(ev.text);
+    case StreamEvent::Kind::Error: finished_ = true; return shape_->error(ev.text);
+    case StreamEvent::Kind::Done: break;
   }
   finished_ = true;
   const auto total = std::chrono::steady_clock::now() - t0_;

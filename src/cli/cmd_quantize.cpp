@@ -21,9 +21,12 @@ namespace {
 std::string human(uint64_t bytes, uint64_t unit_of = 0) {
   const uint64_t scale = unit_of ? unit_of : bytes;
   char buf[32];
-  if (scale >= 1'000'000'000ull) std::snprintf(buf, sizeof buf, "%.1f GB", bytes / 1e9);
-  else if (scale >= 1'000'000ull) std::snprintf(buf, sizeof buf, "%.0f MB", bytes / 1e6);
-  else std::snprintf(buf, sizeof buf, "%.0f KB", bytes / 1e3);
+  if (scale >= 1'000'000'000ull)
+    std::snprintf(buf, sizeof buf, "%.1f GB", bytes / 1e9);
+  else if (scale >= 1'000'000ull)
+    std::snprintf(buf, sizeof buf, "%.0f MB", bytes / 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f KB", bytes / 1e3);
   return buf;
 }
 

@@ -23,7 +23,8 @@ void print_stats(const json& j) {
   std::cerr << "\ntotal duration:       " << j.value("total_duration", int64_t{0}) / 1e9 << " s\n"
             << "load duration:        " << j.value("load_duration", int64_t{0}) / 1e9 << " s\n"
             << "prompt eval count:    " << j.value("prompt_eval_count", 0) << " token(s)\n"
-            << "prompt eval rate:     " << (prompt_s > 0 ? j.value("prompt_eval_count", 0) / prompt_s : 0) << " tokens/s\n"
+            << "prompt eval rate:     " << (prompt_s > 0 ? j.value("prompt_eval_count", 0) / prompt_s : 0)
+            << " tokens/s\n"
             << "eval count:           " << j.value("eval_count", 0) << " token(s)\n"
             << "eval rate:            " << (eval_s > 0 ? j.value("eval_count", 0) / eval_s : 0) << " tokens/s\n";
 }

@@ -14,8 +14,8 @@
 #include "api/server.h"
 #include "cli/commands.h"
 #include "common/config.h"
-#include "supervisor/model_manager.h"
 #include "supervisor/device_probe.h"
+#include "supervisor/model_manager.h"
 #include "supervisor/model_registry.h"
 
 namespace ebb::cli {
@@ -38,8 +38,11 @@ int serve(const ServeArgs& a) {
   // Precedence: flag, then environment, then config file, then default.
   std::string host_text = !a.host.empty() ? a.host : std::getenv("EBB_HOST") ? std::getenv("EBB_HOST") : "";
   HostPort hp = host_text.empty() ? cfg.server.host : parse_host_port(host_text);
-  std::string models = !a.models.empty() ? a.models : std::getenv("EBB_MODELS") ? std::getenv("EBB_MODELS") : cfg.server.models;
-  if (models.empty()) models = (std::filesystem::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".ebb" / "models").string();
+  std::string models = !a.models.empty()           ? a.models
+                       : std::getenv("EBB_MODELS") ? std::getenv("EBB_MODELS")
+                                                   : cfg.server.models;
+  if (models.empty())
+    models = (std::filesystem::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".ebb" / "models").string();
 
   // Signals go to one thread only, which stops the server cleanly.
   sigset_t set;
@@ -61,8 +64,8 @@ int serve(const ServeArgs& a) {
 
   supervisor::ModelManager::Config mc;
   mc.exe = self_exe();
-  supervisor::DeviceInfo dev = supervisor::detect_device(mc.exe, !a.device_memory.empty() ? std::optional(parse_bytes(a.device_memory))
-                                                                                          : cfg.memory.device_memory);
+  supervisor::DeviceInfo dev = supervisor::detect_device(
+      mc.exe, !a.device_memory.empty() ? std::optional(parse_bytes(a.device_memory)) : cfg.memory.device_memory);
   Headroom headroom = !a.headroom.empty() ? parse_headroom(a.headroom) : cfg.memory.headroom;
   uint64_t ram = supervisor::host_ram_total();
   mc.device_id = dev.id;
@@ -73,21 +76,24 @@ int serve(const ServeArgs& a) {
   mc.host_budget = cfg.memory.host_budget.bytes_of(ram);
   mc.snapshot_budget = std::min(cfg.memory.snapshot_budget.bytes_of(ram), mc.host_budget);
   mc.timers.kv_idle = cfg.memory.kv_idle;
-  mc.timers.keep_alive = cfg.memory.keep_alive.is_forever() ? memory::KeepAlive::forever() : memory::KeepAlive::after(cfg.memory.keep_alive.duration);
+  mc.timers.keep_alive = cfg.memory.keep_alive.is_forever() ? memory::KeepAlive::forever()
+                                                            : memory::KeepAlive::after(cfg.memory.keep_alive.duration);
   mc.timers.host_keep = cfg.memory.host_keep;
   mc.queue_timeout = cfg.memory.queue_timeout;
   mc.queue_capacity = cfg.memory.queue_capacity;
   mc.kv_disk = !a.kv_disk.empty() ? a.kv_disk : cfg.memory.kv_disk;
   mc.kv_disk_budget = cfg.memory.kv_disk_budget;
-  spdlog::info("device {} ({}): total {}, headroom {}, budget {}; host budget {}, snapshots {}", dev.id, dev.name, format_bytes(dev.total),
-               format_bytes(mc.headroom), format_bytes(dev.total - mc.headroom), format_bytes(mc.host_budget), format_bytes(mc.snapshot_budget));
+  spdlog::info("device {} ({}): total {}, headroom {}, budget {}; host budget {}, snapshots {}", dev.id, dev.name,
+               format_bytes(dev.total), format_bytes(mc.headroom), format_bytes(dev.total - mc.headroom),
+               format_bytes(mc.host_budget), format_bytes(mc.snapshot_budget));
   supervisor::ModelManager manager(mc);
 
   std::vector<supervisor::ModelEntry> residents;
   for (const auto& m : cfg.models) {
     if (m.policy != ModelPolicy::Resident) continue;
     auto e = registry.find(m.name);
-    if (!e || !e->info) throw std::runtime_error("resident model '" + m.name + "' is unusable: " + (e ? e->error : "not found"));
+    if (!e || !e->info)
+      throw std::runtime_error("resident model '" + m.name + "' is unusable: " + (e ? e->error : "not found"));
     residents.push_back(*e);
   }
   if (!residents.empty()) manager.start_residents(residents);
@@ -118,9 +124,11 @@ void add_serve_command(CLI::App& root) {
   auto a = std::make_shared<ServeArgs>();
   auto* cmd = root.add_subcommand("serve", "run the server (Ollama API on 127.0.0.1:11434)");
   cmd->add_option("--host", a->host, "listen address host:port, :port or port (env EBB_HOST)");
-  cmd->add_option("--models", a->models, "models directory; a model's name is its file name without .gguf (env EBB_MODELS)");
+  cmd->add_option("--models", a->models,
+                  "models directory; a model's name is its file name without .gguf (env EBB_MODELS)");
   cmd->add_option("--config", a->config, "TOML config file");
-  cmd->add_option("--device-memory", a->device_memory, "device total, e.g. 8GiB: emulates a GPU of that size on a CPU, caps a real GPU");
+  cmd->add_option("--device-memory", a->device_memory,
+                  "device total, e.g. 8GiB: emulates a GPU of that size on a CPU, caps a real GPU");
   cmd->add_option("--headroom", a->headroom, "device headroom, e.g. 20% or 2GiB");
   cmd->add_option("--kv-disk", a->kv_disk, "spill KV snapshots to this directory; they also survive a restart");
   cmd->callback([a] {

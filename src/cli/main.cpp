@@ -1,8 +1,8 @@
 // `ebb`: one binary, many subcommands.
-#include <CLI/CLI.hpp>
-#include <cstdlib>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <cstdlib>
 
 #include "cli/commands.h"
 

@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
-#include <limits>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 namespace ebb {
 namespace {
@@ -187,7 +187,8 @@ class ConfigReader {
       if (*memory.device_memory == 0) fail(*n, "memory.device_memory", "must be more than 0 bytes");
     }
     if (const auto* n = t.get("queue_timeout")) memory.queue_timeout = duration(*n, "memory.queue_timeout");
-    if (const auto* n = t.get("queue_capacity")) memory.queue_capacity = integer(*n, "memory.queue_capacity", 0, 1 << 20);
+    if (const auto* n = t.get("queue_capacity"))
+      memory.queue_capacity = integer(*n, "memory.queue_capacity", 0, 1 << 20);
     if (const auto* n = t.get("kv_disk")) memory.kv_disk = string(*n, "memory.kv_disk");
     if (const auto* n = t.get("kv_disk_budget")) memory.kv_disk_budget = bytes(*n, "memory.kv_disk_budget");
   }
@@ -204,9 +205,8 @@ class ConfigReader {
     const auto* name = t.get("name");
     if (!name) fail(node, key("name"), "missing (every [[model]] needs a name)");
     m.name = string(*name, key("name"));
-    if (m.name.empty() || std::any_of(m.name.begin(), m.name.end(), [](unsigned char c) {
-          return std::isspace(c) || std::iscntrl(c);
-        })) {
+    if (m.name.empty() ||
+        std::any_of(m.name.begin(), m.name.end(), [](unsigned char c) { return std::isspace(c) || std::iscntrl(c); })) {
       fail(*name, key("name"), fmt::format("'{}' is not a valid model name (non-empty, no spaces)", m.name));
     }
 
@@ -237,9 +237,12 @@ class ConfigReader {
       m.kv_cache_type = text;
     }
     if (const auto* n = t.get("flash_attn")) {
-      if (const auto* s = n->as_string(); s && s->get() == "auto") m.flash_attn.reset();
-      else if (n->is_boolean()) m.flash_attn = boolean(*n, key("flash_attn"));
-      else fail(*n, key("flash_attn"), fmt::format("expected true, false or \"auto\", got {}", describe(*n)));
+      if (const auto* s = n->as_string(); s && s->get() == "auto")
+        m.flash_attn.reset();
+      else if (n->is_boolean())
+        m.flash_attn = boolean(*n, key("flash_attn"));
+      else
+        fail(*n, key("flash_attn"), fmt::format("expected true, false or \"auto\", got {}", describe(*n)));
     }
     if (const auto* n = t.get("keep_alive")) m.keep_alive = keep_alive(*n, key("keep_alive"));
     return m;

@@ -33,7 +33,7 @@ struct HostPort {
 HostPort parse_host_port(std::string_view text);
 
 enum class ModelPolicy { Resident, OnDemand, KeepAlive };
-const char* to_string(ModelPolicy policy);                       // "resident", "on_demand", "keep_alive"
+const char* to_string(ModelPolicy policy);  // "resident", "on_demand", "keep_alive"
 std::optional<ModelPolicy> parse_model_policy(std::string_view text);
 
 struct ModelConfig {
@@ -43,10 +43,10 @@ struct ModelConfig {
   uint32_t num_ctx = 4096;  // per slot; capped at the GGUF's context length by the loader
   uint32_t num_parallel = 1;
   uint32_t num_batch = 512;
-  uint32_t num_thread = 0;             // 0 = auto
-  std::string kv_cache_type = "f16";   // f16 | q8_0 | q4_0
-  std::optional<bool> flash_attn;      // unset = llama.cpp's auto
-  std::optional<KeepAlive> keep_alive; // unset = [memory] keep_alive
+  uint32_t num_thread = 0;              // 0 = auto
+  std::string kv_cache_type = "f16";    // f16 | q8_0 | q4_0
+  std::optional<bool> flash_attn;       // unset = llama.cpp's auto
+  std::optional<KeepAlive> keep_alive;  // unset = [memory] keep_alive
 };
 
 struct ServerConfig {
@@ -60,13 +60,13 @@ struct MemoryConfig {
   std::chrono::milliseconds kv_idle = std::chrono::minutes(5);
   KeepAlive keep_alive = KeepAlive::after(std::chrono::minutes(15));
   std::chrono::milliseconds host_keep = std::chrono::hours(1);
-  Headroom host_budget{true, 50};      // of RAM
-  Headroom snapshot_budget{true, 10};  // of RAM, counted inside host_budget
+  Headroom host_budget{true, 50};         // of RAM
+  Headroom snapshot_budget{true, 10};     // of RAM, counted inside host_budget
   std::optional<uint64_t> device_memory;  // emulated device total
   // Requests that wait for busy models to free device memory: at most this many, this long each.
   std::chrono::milliseconds queue_timeout = std::chrono::seconds(60);
   uint32_t queue_capacity = 64;
-  std::string kv_disk;                      // spill KV snapshots to this directory (empty: off)
+  std::string kv_disk;  // spill KV snapshots to this directory (empty: off)
   uint64_t kv_disk_budget = 16ull << 30;
 };
 

@@ -21,7 +21,7 @@ namespace {
 constexpr uint64_t kMaxTensors = 1ULL << 20;
 constexpr uint64_t kMaxKeys = 1ULL << 20;
 constexpr uint64_t kMaxKeyBytes = 64 * 1024;
-constexpr uint64_t kMaxKeptStringBytes = 16ULL << 20;  // a chat template is ~100 KiB
+constexpr uint64_t kMaxKeptStringBytes = 16ULL << 20;    // a chat template is ~100 KiB
 constexpr uint64_t kMaxSkippedStringBytes = 1ULL << 30;  // llama.cpp's GGUF_MAX_STRING_LENGTH
 constexpr uint64_t kMaxArrayElements = 1ULL << 30;       // llama.cpp's GGUF_MAX_ARRAY_ELEMENTS
 constexpr uint64_t kMaxTensorNameBytes = 63;             // GGML_MAX_NAME - 1
@@ -30,48 +30,50 @@ constexpr uint32_t kDefaultAlignment = 32;
 // Smallest possible encodings, used to bound counts by the bytes left in the file.
 constexpr uint64_t kMinKvBytes = 8 + 1 + 4 + 1;          // key length, 1-byte key, type, u8 value
 constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 4 + 8;  // name length, n_dims (0), type, offset
-constexpr uint32_t kFileTypeGuessedFlag = 1024;       // LLAMA_FTYPE_GUESSED
+constexpr uint32_t kFileTypeGuessedFlag = 1024;          // LLAMA_FTYPE_GUESSED
 
 // ggml_type ids (ggml.h enum ggml_type) with block sizes and bytes per block (ggml.c type_traits).
 // Removed ids have a name and zero sizes, so they get their own error message.
 constexpr GgmlTypeTraits kGgmlTypes[] = {
-    {"F32", 1, 4},        {"F16", 1, 2},         {"Q4_0", 32, 18},      {"Q4_1", 32, 20},
-    {"Q4_2", 0, 0},       {"Q4_3", 0, 0},        {"Q5_0", 32, 22},      {"Q5_1", 32, 24},
-    {"Q8_0", 32, 34},     {"Q8_1", 32, 36},      {"Q2_K", 256, 84},     {"Q3_K", 256, 110},
-    {"Q4_K", 256, 144},   {"Q5_K", 256, 176},    {"Q6_K", 256, 210},    {"Q8_K", 256, 292},
-    {"IQ2_XXS", 256, 66}, {"IQ2_XS", 256, 74},   {"IQ3_XXS", 256, 98},  {"IQ1_S", 256, 50},
-    {"IQ4_NL", 32, 18},   {"IQ3_S", 256, 110},   {"IQ2_S", 256, 82},    {"IQ4_XS", 256, 136},
-    {"I8", 1, 1},         {"I16", 1, 2},         {"I32", 1, 4},         {"I64", 1, 8},
-    {"F64", 1, 8},        {"IQ1_M", 256, 56},    {"BF16", 1, 2},        {"Q4_0_4_4", 0, 0},
-    {"Q4_0_4_8", 0, 0},   {"Q4_0_8_8", 0, 0},    {"TQ1_0", 256, 54},    {"TQ2_0", 256, 66},
-    {"IQ4_NL_4_4", 0, 0}, {"IQ4_NL_4_8", 0, 0},  {"IQ4_NL_8_8", 0, 0},  {"MXFP4", 32, 17},
-    {"NVFP4", 64, 36},    {"Q1_0", 128, 18},     {"Q2_0", 64, 18},
+    {"F32", 1, 4},      {"F16", 1, 2},        {"Q4_0", 32, 18},     {"Q4_1", 32, 20},     {"Q4_2", 0, 0},
+    {"Q4_3", 0, 0},     {"Q5_0", 32, 22},     {"Q5_1", 32, 24},     {"Q8_0", 32, 34},     {"Q8_1", 32, 36},
+    {"Q2_K", 256, 84},  {"Q3_K", 256, 110},   {"Q4_K", 256, 144},   {"Q5_K", 256, 176},   {"Q6_K", 256, 210},
+    {"Q8_K", 256, 292}, {"IQ2_XXS", 256, 66}, {"IQ2_XS", 256, 74},  {"IQ3_XXS", 256, 98}, {"IQ1_S", 256, 50},
+    {"IQ4_NL", 32, 18}, {"IQ3_S", 256, 110},  {"IQ2_S", 256, 82},   {"IQ4_XS", 256, 136}, {"I8", 1, 1},
+    {"I16", 1, 2},      {"I32", 1, 4},        {"I64", 1, 8},        {"F64", 1, 8},        {"IQ1_M", 256, 56},
+    {"BF16", 1, 2},     {"Q4_0_4_4", 0, 0},   {"Q4_0_4_8", 0, 0},   {"Q4_0_8_8", 0, 0},   {"TQ1_0", 256, 54},
+    {"TQ2_0", 256, 66}, {"IQ4_NL_4_4", 0, 0}, {"IQ4_NL_4_8", 0, 0}, {"IQ4_NL_8_8", 0, 0}, {"MXFP4", 32, 17},
+    {"NVFP4", 64, 36},  {"Q1_0", 128, 18},    {"Q2_0", 64, 18},
 };
 
 // llama_ftype (llama.h) names, as Ollama prints them.
 constexpr std::pair<uint32_t, const char*> kFileTypes[] = {
-    {0, "F32"},      {1, "F16"},       {2, "Q4_0"},     {3, "Q4_1"},     {7, "Q8_0"},
-    {8, "Q5_0"},     {9, "Q5_1"},      {10, "Q2_K"},    {11, "Q3_K_S"},  {12, "Q3_K_M"},
-    {13, "Q3_K_L"},  {14, "Q4_K_S"},   {15, "Q4_K_M"},  {16, "Q5_K_S"},  {17, "Q5_K_M"},
-    {18, "Q6_K"},    {19, "IQ2_XXS"},  {20, "IQ2_XS"},  {21, "Q2_K_S"},  {22, "IQ3_XS"},
-    {23, "IQ3_XXS"}, {24, "IQ1_S"},    {25, "IQ4_NL"},  {26, "IQ3_S"},   {27, "IQ3_M"},
-    {28, "IQ2_S"},   {29, "IQ2_M"},    {30, "IQ4_XS"},  {31, "IQ1_M"},   {32, "BF16"},
-    {36, "TQ1_0"},   {37, "TQ2_0"},    {38, "MXFP4"},   {39, "NVFP4"},   {40, "Q1_0"},
-    {41, "Q2_0"},
+    {0, "F32"},     {1, "F16"},     {2, "Q4_0"},     {3, "Q4_1"},    {7, "Q8_0"},     {8, "Q5_0"},
+    {9, "Q5_1"},    {10, "Q2_K"},   {11, "Q3_K_S"},  {12, "Q3_K_M"}, {13, "Q3_K_L"},  {14, "Q4_K_S"},
+    {15, "Q4_K_M"}, {16, "Q5_K_S"}, {17, "Q5_K_M"},  {18, "Q6_K"},   {19, "IQ2_XXS"}, {20, "IQ2_XS"},
+    {21, "Q2_K_S"}, {22, "IQ3_XS"}, {23, "IQ3_XXS"}, {24, "IQ1_S"},  {25, "IQ4_NL"},  {26, "IQ3_S"},
+    {27, "IQ3_M"},  {28, "IQ2_S"},  {29, "IQ2_M"},   {30, "IQ4_XS"}, {31, "IQ1_M"},   {32, "BF16"},
+    {36, "TQ1_0"},  {37, "TQ2_0"},  {38, "MXFP4"},   {39, "NVFP4"},  {40, "Q1_0"},    {41, "Q2_0"},
 };
 
 // Architectures that only embed (no generation).
 constexpr const char* kEncoderOnlyArchitectures[] = {
-    "bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2", "jina-bert-v3",
-    "neo-bert", "modern-bert", "t5encoder",
+    "bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2", "jina-bert-v3", "neo-bert", "modern-bert", "t5encoder",
 };
 
 uint64_t fixed_size(GgufType type) {
   switch (type) {
-    case GgufType::U8: case GgufType::I8: case GgufType::Bool: return 1;
-    case GgufType::U16: case GgufType::I16: return 2;
-    case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-    case GgufType::U64: case GgufType::I64: case GgufType::F64: return 8;
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::Bool: return 1;
+    case GgufType::U16:
+    case GgufType::I16: return 2;
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::F32: return 4;
+    case GgufType::U64:
+    case GgufType::I64:
+    case GgufType::F64: return 8;
     default: return 0;  // String, Array
   }
 }
@@ -82,8 +84,7 @@ uint64_t align_up(uint64_t value, uint64_t alignment) {
   const uint64_t rem = value % alignment;
   if (rem == 0) return value;
   const uint64_t add = alignment - rem;
-  return value > std::numeric_limits<uint64_t>::max() - add ? std::numeric_limits<uint64_t>::max()
-                                                            : value + add;
+  return value > std::numeric_limits<uint64_t>::max() - add ? std::numeric_limits<uint64_t>::max() : value + add;
 }
 
 // Keys and names come from the file: escape anything unprintable before putting them in messages.
@@ -92,8 +93,10 @@ std::string printable(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7F && c != '\\') out += static_cast<char>(c);
-    else out += fmt::format("\\x{:02x}", c);
+    if (c >= 0x20 && c < 0x7F && c != '\\')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("\\x{:02x}", c);
   }
   if (text.size() > kMaxShown) out += "...";
   return out;
@@ -184,8 +187,7 @@ class HeaderReader {
 
   void need(uint64_t n, std::string_view what) const {
     if (n > remaining()) {
-      fail(fmt::format("truncated: {} at byte {} needs {} bytes but the file has {} bytes", what, pos_, n,
-                       size_));
+      fail(fmt::format("truncated: {} at byte {} needs {} bytes but the file has {} bytes", what, pos_, n, size_));
     }
   }
 
@@ -225,8 +227,7 @@ class HeaderReader {
                        remaining()));
     }
     if (len > max_len) {
-      fail(fmt::format("string length {} of {} (at byte {}) exceeds the limit of {} bytes", len, what, at,
-                       max_len));
+      fail(fmt::format("string length {} of {} (at byte {}) exceeds the limit of {} bytes", len, what, at, max_len));
     }
     return len;
   }
@@ -386,8 +387,8 @@ GgufTensorInfo read_tensor_info(HeaderReader& r, uint64_t index) {
   int64_t elements = 1;
   for (int64_t ne : t.ne) {
     if (__builtin_mul_overflow(elements, ne, &elements)) {
-      r.fail(fmt::format("tensor '{}' shape [{}, {}, {}, {}] has too many elements", shown, t.ne[0], t.ne[1],
-                         t.ne[2], t.ne[3]));
+      r.fail(fmt::format("tensor '{}' shape [{}, {}, {}, {}] has too many elements", shown, t.ne[0], t.ne[1], t.ne[2],
+                         t.ne[3]));
     }
   }
   t.n_elements = static_cast<uint64_t>(elements);
@@ -402,8 +403,8 @@ GgufTensorInfo read_tensor_info(HeaderReader& r, uint64_t index) {
     r.fail(fmt::format("tensor '{}' has unknown ggml type id {}", shown, t.type));
   }
   if (t.ne[0] % traits->block_size != 0) {
-    r.fail(fmt::format("tensor '{}' of type {} has {} elements per row, not a multiple of the block size {}",
-                       shown, traits->name, t.ne[0], traits->block_size));
+    r.fail(fmt::format("tensor '{}' of type {} has {} elements per row, not a multiple of the block size {}", shown,
+                       traits->name, t.ne[0], traits->block_size));
   }
   const uint64_t blocks = t.n_elements / traits->block_size;
   if (blocks > std::numeric_limits<uint64_t>::max() / traits->type_size) {
@@ -510,9 +511,12 @@ std::optional<std::vector<uint64_t>> GgufValue::as_uint_array() const {
   std::vector<uint64_t> out;
   out.reserve(array.size());
   for (const GgufScalar& s : array) {
-    if (const auto* u = std::get_if<uint64_t>(&s)) out.push_back(*u);
-    else if (const auto* i = std::get_if<int64_t>(&s); i && *i >= 0) out.push_back(static_cast<uint64_t>(*i));
-    else return std::nullopt;
+    if (const auto* u = std::get_if<uint64_t>(&s))
+      out.push_back(*u);
+    else if (const auto* i = std::get_if<int64_t>(&s); i && *i >= 0)
+      out.push_back(static_cast<uint64_t>(*i));
+    else
+      return std::nullopt;
   }
   return out;
 }
@@ -657,16 +661,18 @@ GgufInfo read_gguf_header(const std::string& path) {
   const uint64_t n_tensors = r.read_int<uint64_t>("tensor count");
   const uint64_t n_kv = r.read_int<uint64_t>("metadata count");
   if (n_kv > kMaxKeys || n_kv > r.remaining() / kMinKvBytes) {
-    r.fail(fmt::format("metadata count {} does not fit in the file ({} bytes left after the header): truncated or "
-                       "corrupt",
-                       n_kv, r.remaining()));
+    r.fail(
+        fmt::format("metadata count {} does not fit in the file ({} bytes left after the header): truncated or "
+                    "corrupt",
+                    n_kv, r.remaining()));
   }
   read_metadata(r, n_kv, info);
 
   if (n_tensors > kMaxTensors || n_tensors > r.remaining() / kMinTensorInfoBytes) {
-    r.fail(fmt::format("tensor count {} does not fit in the file ({} bytes left after the metadata): truncated or "
-                       "corrupt",
-                       n_tensors, r.remaining()));
+    r.fail(
+        fmt::format("tensor count {} does not fit in the file ({} bytes left after the metadata): truncated or "
+                    "corrupt",
+                    n_tensors, r.remaining()));
   }
   info.tensors.reserve(n_tensors);
   std::unordered_set<std::string> names;

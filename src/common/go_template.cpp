@@ -27,7 +27,9 @@ std::vector<Item> lex(const std::string& src) {
   size_t pos = 0;
   int line = 1;
   bool trim_next_text = false;
-  auto advance_line = [&](size_t from, size_t to) { line += static_cast<int>(std::count(src.begin() + from, src.begin() + to, '\n')); };
+  auto advance_line = [&](size_t from, size_t to) {
+    line += static_cast<int>(std::count(src.begin() + from, src.begin() + to, '\n'));
+  };
   while (pos <= src.size()) {
     size_t open = src.find("{{", pos);
     std::string text = src.substr(pos, open == std::string::npos ? std::string::npos : open - pos);
@@ -93,13 +95,16 @@ std::vector<std::string> split_words(const std::string& s) {
 
 bool is_identifier(std::string_view s) {
   if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
 constexpr std::array<std::string_view, 4> kRootFields = {"System", "Prompt", "Response", "Messages"};
 constexpr std::array<std::string_view, 2> kMessageFields = {"Role", "Content"};
 
-bool contains(const auto& list, std::string_view name) { return std::find(list.begin(), list.end(), name) != list.end(); }
+bool contains(const auto& list, std::string_view name) {
+  return std::find(list.begin(), list.end(), name) != list.end();
+}
 
 std::string list_names(const auto& list) {
   std::string out;
@@ -121,11 +126,11 @@ struct GoTemplate::Node {
     std::vector<std::unique_ptr<Node>> body;
   };
   enum class Kind { Text, Field, If, Range } kind = Kind::Text;
-  std::string text;                               // Text
-  FieldRef field;                                 // Field; Range's list
-  std::vector<Branch> branches;                   // If: if / else if conditions in order
-  std::vector<std::unique_ptr<Node>> body;        // Range
-  std::vector<std::unique_ptr<Node>> else_body;   // If, Range
+  std::string text;                              // Text
+  FieldRef field;                                // Field; Range's list
+  std::vector<Branch> branches;                  // If: if / else if conditions in order
+  std::vector<std::unique_ptr<Node>> body;       // Range
+  std::vector<std::unique_ptr<Node>> else_body;  // If, Range
 };
 
 namespace {
@@ -178,9 +183,11 @@ class Parser {
       } else if (head == "range") {
         nodes.push_back(parse_range(words, item.line, in_message));
       } else {
-        if (words.size() != 1) fail(item.line, "unexpected '" + words[1] + "' after " + head + " (only single fields can be printed)");
+        if (words.size() != 1)
+          fail(item.line, "unexpected '" + words[1] + "' after " + head + " (only single fields can be printed)");
         FieldRef ref = parse_field(head, item.line, in_message);
-        if (ref.name == "Messages") fail(item.line, "cannot print " + ref.spelling() + "; use {{ range " + ref.spelling() + " }}");
+        if (ref.name == "Messages")
+          fail(item.line, "cannot print " + ref.spelling() + "; use {{ range " + ref.spelling() + " }}");
         auto n = std::make_unique<GoTemplate::Node>();
         n->kind = GoTemplate::Node::Kind::Field;
         n->field = ref;
@@ -224,7 +231,8 @@ class Parser {
     auto n = std::make_unique<GoTemplate::Node>();
     n->kind = GoTemplate::Node::Kind::Range;
     n->field = parse_field(words[1], line, in_message);
-    if (n->field.name != "Messages") fail(line, "cannot range over " + n->field.spelling() + "; only .Messages is a list");
+    if (n->field.name != "Messages")
+      fail(line, "cannot range over " + n->field.spelling() + "; only .Messages is a list");
     std::string terminator;
     n->body = parse_list(true, terminator);
     if (terminator.empty()) fail(line, "'range' is missing its {{ end }}");
@@ -246,8 +254,10 @@ class Parser {
       fail(item.line, "variables are not supported: {{" + t + "}}");
     std::vector<std::string> words = split_words(t);
     const std::string& head = words[0];
-    static constexpr std::array<std::string_view, 7> kOtherActions = {"with", "define", "template", "block", "break", "continue", "nil"};
-    if (contains(kOtherActions, head)) fail(item.line, "'" + head + "' is not supported (only if, else, range, end and fields)");
+    static constexpr std::array<std::string_view, 7> kOtherActions = {"with",  "define",   "template", "block",
+                                                                      "break", "continue", "nil"};
+    if (contains(kOtherActions, head))
+      fail(item.line, "'" + head + "' is not supported (only if, else, range, end and fields)");
     if (head == "if" || head == "range" || head == "else" || head == "end") {
       if (head == "end" && words.size() != 1) fail(item.line, "unexpected words after {{ end }}");
       return;
@@ -255,7 +265,8 @@ class Parser {
     if (head[0] == '"' || head[0] == '`' || head[0] == '\'' || std::isdigit(static_cast<unsigned char>(head[0])) ||
         head == "true" || head == "false" || head[0] == '-')
       fail(item.line, "literals are not supported: {{" + t + "}}");
-    if (head[0] == '$' && head != "$" && !head.starts_with("$.")) fail(item.line, "variables are not supported: " + head);
+    if (head[0] == '$' && head != "$" && !head.starts_with("$."))
+      fail(item.line, "variables are not supported: " + head);
     if (is_identifier(head)) fail(item.line, "function '" + head + "' is not supported");
   }
 
@@ -277,7 +288,8 @@ class Parser {
       fail(line, "expected a field such as .Prompt, got '" + word + "'");
     }
     if (rest.empty()) fail(line, "'" + word + "' on its own is not supported; name a field such as .Prompt");
-    if (!is_identifier(rest)) fail(line, "unsupported field reference '" + word + "' (nested fields are not supported)");
+    if (!is_identifier(rest))
+      fail(line, "unsupported field reference '" + word + "' (nested fields are not supported)");
     ref.name = std::string(rest);
     if (ref.name == "Messages") uses_messages = true;
     bool message_scope = in_message && !ref.from_root;
@@ -286,7 +298,8 @@ class Parser {
       fail(line, "unknown field ." + ref.name + " of a message (known: " + list_names(kMessageFields) + ")" + hint);
     }
     if (!message_scope && !contains(kRootFields, ref.name)) {
-      std::string hint = contains(kMessageFields, ref.name) ? "; ." + ref.name + " exists only inside {{ range .Messages }}" : "";
+      std::string hint =
+          contains(kMessageFields, ref.name) ? "; ." + ref.name + " exists only inside {{ range .Messages }}" : "";
       fail(line, "unknown field " + ref.spelling() + " (known: " + list_names(kRootFields) + ")" + hint);
     }
     return ref;
@@ -300,7 +313,8 @@ class Parser {
 // Walks the tree; dot is the current message inside range, else nullptr (the root).
 class Renderer {
  public:
-  Renderer(const TemplateData& data, bool stop_after_response) : data_(data), stop_after_response_(stop_after_response) {}
+  Renderer(const TemplateData& data, bool stop_after_response)
+      : data_(data), stop_after_response_(stop_after_response) {}
 
   void run(const NodeList& nodes, const TemplateMessage* dot) {
     for (const auto& n : nodes) {
@@ -370,7 +384,9 @@ std::string GoTemplate::render(const TemplateData& data, bool stop_after_respons
   return std::move(r.out);
 }
 
-std::string render_go_template(const std::string& tmpl, const TemplateData& data) { return GoTemplate(tmpl).render(data); }
+std::string render_go_template(const std::string& tmpl, const TemplateData& data) {
+  return GoTemplate(tmpl).render(data);
+}
 
 void validate_go_template(const std::string& tmpl) { GoTemplate{tmpl}; }
 

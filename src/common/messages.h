@@ -12,10 +12,30 @@ namespace ebb::protocol {
 
 enum class Msg {
   // supervisor → runner
-  Load, Generate, Embed, Cancel, Restore, ReleaseKv, CreateContext, Calibrate, InitGpu, Shutdown,
+  Load,
+  Generate,
+  Embed,
+  Cancel,
+  Restore,
+  ReleaseKv,
+  CreateContext,
+  Calibrate,
+  InitGpu,
+  Shutdown,
   // runner → supervisor
-  Hello, Ready, LoadError, Accepted, Token, Done, Embeddings, Error, WantSnapshot, Snapshot, KvReleased,
-  Calibrated, GpuReady,
+  Hello,
+  Ready,
+  LoadError,
+  Accepted,
+  Token,
+  Done,
+  Embeddings,
+  Error,
+  WantSnapshot,
+  Snapshot,
+  KvReleased,
+  Calibrated,
+  GpuReady,
   // both ways: the request and its answer share the name
   Stats,
   Unknown,

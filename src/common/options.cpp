@@ -66,7 +66,8 @@ ParsedOptions parse_options(const json& options) {
            s.stop = {v.get<std::string>()};
            return;
          }
-         if (!v.is_array()) throw OptionsError("option 'stop' must be a string or an array of strings, got " + type_name(v));
+         if (!v.is_array())
+           throw OptionsError("option 'stop' must be a string or an array of strings, got " + type_name(v));
          s.stop.clear();
          for (const auto& e : v) {
            if (!e.is_string()) throw OptionsError("option 'stop' must contain only strings");
@@ -89,13 +90,20 @@ ParsedOptions parse_options(const json& options) {
 }
 
 json to_json(const SamplingOptions& s) {
-  return {{"num_predict", s.num_predict},   {"temperature", s.temperature},
-          {"top_k", s.top_k},               {"top_p", s.top_p},
-          {"min_p", s.min_p},               {"typical_p", s.typical_p},
-          {"repeat_penalty", s.repeat_penalty}, {"repeat_last_n", s.repeat_last_n},
-          {"presence_penalty", s.presence_penalty}, {"frequency_penalty", s.frequency_penalty},
-          {"seed", s.seed},                 {"num_keep", s.num_keep},
-          {"stop", s.stop},                 {"format", s.format}};
+  return {{"num_predict", s.num_predict},
+          {"temperature", s.temperature},
+          {"top_k", s.top_k},
+          {"top_p", s.top_p},
+          {"min_p", s.min_p},
+          {"typical_p", s.typical_p},
+          {"repeat_penalty", s.repeat_penalty},
+          {"repeat_last_n", s.repeat_last_n},
+          {"presence_penalty", s.presence_penalty},
+          {"frequency_penalty", s.frequency_penalty},
+          {"seed", s.seed},
+          {"num_keep", s.num_keep},
+          {"stop", s.stop},
+          {"format", s.format}};
 }
 
 SamplingOptions sampling_from_json(const json& j) {
@@ -112,7 +120,8 @@ json validate_format(const json& format) {
     if (f == "json") return format;
     throw OptionsError("invalid format '" + f + "': use \"json\" or a JSON schema object");
   }
-  throw OptionsError(std::string("invalid format: must be \"json\" or a JSON schema object, got ") + format.type_name());
+  throw OptionsError(std::string("invalid format: must be \"json\" or a JSON schema object, got ") +
+                     format.type_name());
 }
 
 }  // namespace ebb

@@ -23,8 +23,10 @@ uint64_t proc_kb_field(std::string_view text, std::string_view key) {
     if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ':') continue;
     uint64_t kb = 0;
     for (char c : line.substr(key.size() + 1)) {
-      if (c >= '0' && c <= '9') kb = kb * 10 + static_cast<uint64_t>(c - '0');
-      else if (kb > 0) break;
+      if (c >= '0' && c <= '9')
+        kb = kb * 10 + static_cast<uint64_t>(c - '0');
+      else if (kb > 0)
+        break;
     }
     return kb * 1024;
   }

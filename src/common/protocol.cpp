@@ -1,9 +1,9 @@
 #include "common/protocol.h"
 
-#include <cerrno>
-#include <cstring>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include <sys/uio.h>
 
@@ -42,7 +42,8 @@ std::optional<Frame> FrameDecoder::next() {
   uint8_t kind = p[4];
   if (n > kMaxFrameBytes) throw ProtocolError("frame length " + std::to_string(n) + " exceeds limit");
   if (kind > static_cast<uint8_t>(FrameKind::Shared)) throw ProtocolError("unknown frame kind " + std::to_string(kind));
-  if (kind == static_cast<uint8_t>(FrameKind::Shared) && n != 8) throw ProtocolError("shared frame of " + std::to_string(n) + " bytes");
+  if (kind == static_cast<uint8_t>(FrameKind::Shared) && n != 8)
+    throw ProtocolError("shared frame of " + std::to_string(n) + " bytes");
   if (buffered() < 5 + static_cast<size_t>(n)) return std::nullopt;
   Frame f{static_cast<FrameKind>(kind), buf_.substr(pos_ + 5, n), nullptr};
   pos_ += 5 + n;
@@ -76,7 +77,8 @@ bool write_all(int fd, std::string_view bytes) {
 }
 
 bool send_json(int fd, const nlohmann::json& msg) {
-  return write_all(fd, encode_frame(FrameKind::Json, msg.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  return write_all(fd,
+                   encode_frame(FrameKind::Json, msg.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 bool send_binary(int fd, std::string_view blob) { return write_all(fd, encode_frame(FrameKind::Binary, blob)); }

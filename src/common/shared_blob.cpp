@@ -18,7 +18,8 @@ std::shared_ptr<SharedBlob> SharedBlob::create(size_t capacity, const char* name
   int fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "memfd_create");
   std::shared_ptr<SharedBlob> b(new SharedBlob(fd, capacity));
-  if (::ftruncate(fd, static_cast<off_t>(capacity)) != 0) throw std::system_error(errno, std::generic_category(), "ftruncate");
+  if (::ftruncate(fd, static_cast<off_t>(capacity)) != 0)
+    throw std::system_error(errno, std::generic_category(), "ftruncate");
   if (capacity > 0) {
     void* p = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
@@ -47,7 +48,8 @@ void SharedBlob::seal(size_t used) {
   if (used > size_) throw std::invalid_argument("seal: more bytes used than allocated");
   if (writable_) ::munmap(writable_, size_);
   writable_ = nullptr;
-  if (::ftruncate(fd_, static_cast<off_t>(used)) != 0) throw std::system_error(errno, std::generic_category(), "ftruncate");
+  if (::ftruncate(fd_, static_cast<off_t>(used)) != 0)
+    throw std::system_error(errno, std::generic_category(), "ftruncate");
   size_ = used;
   if (::fcntl(fd_, F_ADD_SEALS, kSeals) != 0) throw std::system_error(errno, std::generic_category(), "seal");
 }

@@ -19,8 +19,8 @@ std::string format_rfc3339(std::chrono::system_clock::time_point t) {
 
 std::string format_expiry(std::optional<std::chrono::steady_clock::time_point> deadline) {
   if (!deadline) return "2318-08-21T00:00:00.000Z";  // "never", far in the future like Ollama's
-  auto wall = std::chrono::system_clock::now() +
-              std::chrono::duration_cast<std::chrono::system_clock::duration>(*deadline - std::chrono::steady_clock::now());
+  auto wall = std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                                     *deadline - std::chrono::steady_clock::now());
   return format_rfc3339(wall);
 }
 

@@ -30,7 +30,7 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 // An unsigned decimal "123", "1.5", ".5" or "2." kept exactly: integer digits and fraction digits.
 struct Decimal {
   unsigned __int128 whole = 0;
-  uint64_t fraction = 0;      // the first `fraction_digits` digits after the point
+  uint64_t fraction = 0;        // the first `fraction_digits` digits after the point
   uint64_t fraction_scale = 1;  // 10^fraction_digits
   bool has_fraction() const { return fraction != 0; }
 };
@@ -42,8 +42,10 @@ bool take_decimal(std::string_view& s, Decimal& out) {
   constexpr unsigned __int128 kWholeLimit = static_cast<unsigned __int128>(1) << 100;
   for (; i < s.size() && is_digit(s[i]); ++i) {
     any_digit = true;
-    if (out.whole < kWholeLimit) out.whole = out.whole * 10 + static_cast<unsigned>(s[i] - '0');
-    else throw std::invalid_argument(fmt::format("number '{}' is too large", s));
+    if (out.whole < kWholeLimit)
+      out.whole = out.whole * 10 + static_cast<unsigned>(s[i] - '0');
+    else
+      throw std::invalid_argument(fmt::format("number '{}' is too large", s));
   }
   if (i < s.size() && s[i] == '.') {
     ++i;
@@ -66,8 +68,7 @@ unsigned __int128 scale(const Decimal& d, uint64_t unit, unsigned __int128 limit
   if (d.whole != 0 && (whole_part / unit != d.whole || whole_part > limit)) {
     throw std::invalid_argument(fmt::format("'{}' is too large", text));
   }
-  const unsigned __int128 frac_part =
-      static_cast<unsigned __int128>(d.fraction) * unit / d.fraction_scale;
+  const unsigned __int128 frac_part = static_cast<unsigned __int128>(d.fraction) * unit / d.fraction_scale;
   if (whole_part + frac_part > limit) throw std::invalid_argument(fmt::format("'{}' is too large", text));
   return whole_part + frac_part;
 }
@@ -134,14 +135,12 @@ uint64_t parse_bytes(std::string_view text) {
   if (!rest.empty() && rest.front() == '+') rest.remove_prefix(1);
   Decimal number;
   if (!take_decimal(rest, number)) {
-    throw std::invalid_argument(
-        fmt::format("'{}' is not a byte size (expected e.g. 1048576, 512MiB, 8GB or 1.5G)", s));
+    throw std::invalid_argument(fmt::format("'{}' is not a byte size (expected e.g. 1048576, 512MiB, 8GB or 1.5G)", s));
   }
   const uint64_t unit = byte_unit(lower(trim(rest)));
   if (unit == 0) {
     throw std::invalid_argument(fmt::format(
-        "'{}' has an unknown size unit '{}' (use B, K/KiB, M/MiB, G/GiB, T/TiB or KB, MB, GB, TB)", s,
-        trim(rest)));
+        "'{}' has an unknown size unit '{}' (use B, K/KiB, M/MiB, G/GiB, T/TiB or KB, MB, GB, TB)", s, trim(rest)));
   }
   return static_cast<uint64_t>(scale(number, unit, std::numeric_limits<uint64_t>::max(), s));
 }
@@ -200,8 +199,8 @@ milliseconds parse_duration(std::string_view text) {
     rest.remove_prefix(1);
   }
   const auto bad = [&] {
-    return std::invalid_argument(fmt::format(
-        "'{}' is not a duration (expected e.g. 300ms, 10s, 5m, 1h30m, or a number of seconds)", s));
+    return std::invalid_argument(
+        fmt::format("'{}' is not a duration (expected e.g. 300ms, 10s, 5m, 1h30m, or a number of seconds)", s));
   };
   // Milliseconds must fit in int64: the limit in nanoseconds.
   const unsigned __int128 limit = static_cast<unsigned __int128>(std::numeric_limits<int64_t>::max()) * 1000'000;
@@ -218,8 +217,8 @@ milliseconds parse_duration(std::string_view text) {
       const uint64_t unit = duration_unit(rest.substr(0, unit_len));
       if (unit == 0) {
         if (unit_len == 0) throw bad();
-        throw std::invalid_argument(fmt::format(
-            "'{}' has an unknown duration unit '{}' (use ns, us, ms, s, m, h)", s, rest.substr(0, unit_len)));
+        throw std::invalid_argument(fmt::format("'{}' has an unknown duration unit '{}' (use ns, us, ms, s, m, h)", s,
+                                                rest.substr(0, unit_len)));
       }
       rest.remove_prefix(unit_len);
       total_ns += scale(number, unit, limit, s);

@@ -47,7 +47,7 @@ struct KeepAlive {
 
   bool is_forever() const { return kind == Kind::Forever; }
   bool is_zero() const { return kind == Kind::Duration && duration.count() == 0; }  // unload now
-  std::string to_string() const;  // "forever" or format_duration()
+  std::string to_string() const;                                                    // "forever" or format_duration()
   bool operator==(const KeepAlive&) const = default;
 };
 

@@ -44,10 +44,12 @@ std::string ChatTemplate::apply(const std::vector<ChatMessage>& msgs, bool add_g
     std::vector<llama_chat_message> cm;
     for (const auto& m : msgs) cm.push_back({m.role.c_str(), m.content.c_str()});
     std::string buf(4096, '\0');
-    int n = llama_chat_apply_template(tmpl, cm.data(), cm.size(), add_generation_prompt, buf.data(), static_cast<int32_t>(buf.size()));
+    int n = llama_chat_apply_template(tmpl, cm.data(), cm.size(), add_generation_prompt, buf.data(),
+                                      static_cast<int32_t>(buf.size()));
     if (n > static_cast<int>(buf.size())) {
       buf.resize(n);
-      n = llama_chat_apply_template(tmpl, cm.data(), cm.size(), add_generation_prompt, buf.data(), static_cast<int32_t>(buf.size()));
+      n = llama_chat_apply_template(tmpl, cm.data(), cm.size(), add_generation_prompt, buf.data(),
+                                    static_cast<int32_t>(buf.size()));
     }
     if (n >= 0) return buf.substr(0, n);
   }

@@ -11,10 +11,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/process_memory.h"
 #include "engine/chat_template.h"
 #include "engine/mapped_weights.h"
 #include "engine/seq_state.h"
-#include "common/process_memory.h"
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
 #include "llama-ext.h"
@@ -115,7 +115,7 @@ void Engine::create_context() {
   cp.n_threads_batch = threads;
   cp.type_k = kv_type(params_.kv_cache_type);
   cp.type_v = kv_type(params_.kv_cache_type);
-  cp.flash_attn_type = !params_.flash_attn ? LLAMA_FLASH_ATTN_TYPE_AUTO
+  cp.flash_attn_type = !params_.flash_attn   ? LLAMA_FLASH_ATTN_TYPE_AUTO
                        : *params_.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED
                                              : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   cp.kv_unified = false;

@@ -45,7 +45,7 @@ void init_backend_once();
 class Engine {
  public:
   explicit Engine(const LoadParams& p);  // throws std::runtime_error
-  ~Engine();  // defined where ChatTemplate is complete
+  ~Engine();                             // defined where ChatTemplate is complete
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -105,7 +105,7 @@ class Engine {
   // of the batch an output, logits included (n_vocab floats each), so the context reserves
   // compute for this many outputs, not for a whole batch: see create_context.
   static constexpr uint32_t kEmbedTokensPerDecode = 64;
-  Pooling pooling() const;       // what the GGUF declares; None for generative models
+  Pooling pooling() const;        // what the GGUF declares; None for generative models
   bool causal_attention() const;  // <arch>.attention.causal (default true)
   int32_t n_embd_out() const;     // length of one embedding vector
   // A GGUF metadata value as text; "" when absent.
@@ -120,7 +120,7 @@ class Engine {
   const llama_vocab* vocab_ = nullptr;
   std::unique_ptr<ChatTemplate> templates_;
   std::map<std::string, uint64_t> predicted_mapped_;  // dry run: mmapped weight spans by buffer type
-  MemoryBreakdown weights_only_;                       // memory() while the context is freed
+  MemoryBreakdown weights_only_;                      // memory() while the context is freed
   int64_t model_load_ns_ = 0;
   PrefetchResult prefetch_;
   uint64_t heap_model_ = 0, heap_context_ = 0;  // see MemoryBreakdown::heap

@@ -32,7 +32,8 @@ uint64_t read_range(int fd, uint64_t begin, uint64_t end) {
   std::vector<char> buf(kChunk);
   uint64_t done = 0;
   for (uint64_t off = begin; off < end;) {
-    ssize_t n = ::pread(fd, buf.data(), static_cast<size_t>(std::min<uint64_t>(kChunk, end - off)), static_cast<off_t>(off));
+    ssize_t n =
+        ::pread(fd, buf.data(), static_cast<size_t>(std::min<uint64_t>(kChunk, end - off)), static_cast<off_t>(off));
     if (n <= 0) break;
     off += static_cast<uint64_t>(n);
     done += static_cast<uint64_t>(n);

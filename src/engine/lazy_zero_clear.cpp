@@ -28,7 +28,8 @@ extern "C" void __wrap_ggml_backend_buffer_clear(ggml_backend_buffer_t buffer, u
     const char* e = std::getenv("EBB_EAGER_KV_ZERO");
     return e != nullptr && *e != '\0' && *e != '0';
   }();
-  if (eager || value != 0 || buffer == nullptr || ggml_backend_buffer_get_type(buffer) != ggml_backend_cpu_buffer_type() ||
+  if (eager || value != 0 || buffer == nullptr ||
+      ggml_backend_buffer_get_type(buffer) != ggml_backend_cpu_buffer_type() ||
       ggml_backend_buffer_get_size(buffer) < kMinLazy) {
     __real_ggml_backend_buffer_clear(buffer, value);
     return;

@@ -32,7 +32,8 @@ SamplerPtr make_sampler(const SamplingOptions& o, const llama_vocab* vocab) {
   bool penalties = o.repeat_penalty != 1.0f || o.presence_penalty != 0.0f || o.frequency_penalty != 0.0f;
   if (penalties && o.repeat_last_n != 0) {
     int32_t last_n = o.repeat_last_n < 0 ? 4096 : o.repeat_last_n;
-    add(make_penalty_sampler(llama_vocab_n_tokens(vocab), last_n, o.repeat_penalty, o.frequency_penalty, o.presence_penalty));
+    add(make_penalty_sampler(llama_vocab_n_tokens(vocab), last_n, o.repeat_penalty, o.frequency_penalty,
+                             o.presence_penalty));
   }
   if (o.temperature <= 0.0f) {
     add(llama_sampler_init_greedy());

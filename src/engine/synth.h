@@ -9,23 +9,23 @@
 namespace ebb::engine {
 
 struct SynthSpec {
-    std::string out;            // output .gguf path (written via "<out>.partial", then renamed)
-    uint64_t params = 0;        // target parameter count; 0 = use the explicit dims below
-    std::string quant = "q8_0"; // f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q2_k q3_k q4_k q5_k q6_k
-    uint32_t ctx = 8192;        // llama.context_length
-    uint64_t seed = 1;
-    // Explicit dims; 0 = derive (from params, or defaults when params == 0).
-    uint32_t n_layer = 0, n_embd = 0, n_ff = 0, n_head = 0, n_head_kv = 0, n_vocab = 0;
-    bool embedding_model = false; // adds llama.pooling_type = mean
-    uint32_t threads = 0;         // 0 = hardware concurrency
-    std::string name;             // general.name; empty = "ebb-synth-<params>"
+  std::string out;             // output .gguf path (written via "<out>.partial", then renamed)
+  uint64_t params = 0;         // target parameter count; 0 = use the explicit dims below
+  std::string quant = "q8_0";  // f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q2_k q3_k q4_k q5_k q6_k
+  uint32_t ctx = 8192;         // llama.context_length
+  uint64_t seed = 1;
+  // Explicit dims; 0 = derive (from params, or defaults when params == 0).
+  uint32_t n_layer = 0, n_embd = 0, n_ff = 0, n_head = 0, n_head_kv = 0, n_vocab = 0;
+  bool embedding_model = false;  // adds llama.pooling_type = mean
+  uint32_t threads = 0;          // 0 = hardware concurrency
+  std::string name;              // general.name; empty = "ebb-synth-<params>"
 };
 
 struct SynthResult {
-    uint64_t params = 0;
-    uint64_t file_bytes = 0;
-    uint32_t n_layer = 0, n_embd = 0, n_ff = 0, n_head = 0, n_head_kv = 0, n_vocab = 0;
-    std::string quant;
+  uint64_t params = 0;
+  uint64_t file_bytes = 0;
+  uint32_t n_layer = 0, n_embd = 0, n_ff = 0, n_head = 0, n_head_kv = 0, n_vocab = 0;
+  std::string quant;
 };
 
 // The dims synth_model() would use for a spec (no file is written). Throws std::runtime_error.
@@ -43,10 +43,10 @@ std::string format_param_count(uint64_t params);
 // The vocabulary synth writes (pieces in SentencePiece form, "▁" = space), ids in order.
 // Ids 0..4 are <unk> <s> </s> <|im_start|> <|im_end|>; eos is </s>.
 struct SynthVocab {
-    std::vector<std::string> pieces;
-    std::vector<float> scores;
-    std::vector<int32_t> types;   // llama_token_type values: 1 normal, 2 unknown, 3 control
-    uint32_t n_reserved = 0;      // ids below this are special or byte-fallback tokens
+  std::vector<std::string> pieces;
+  std::vector<float> scores;
+  std::vector<int32_t> types;  // llama_token_type values: 1 normal, 2 unknown, 3 control
+  uint32_t n_reserved = 0;     // ids below this are special or byte-fallback tokens
 };
 SynthVocab synth_vocab(uint32_t n_vocab);
 constexpr uint32_t kSynthMinVocab = 512;

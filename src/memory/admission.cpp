@@ -27,15 +27,17 @@ Admission next_admission(const AdmissionQuery& q, const Models& models, const Le
   Plan plan = plan_load({m.name, bytes}, models, ledger);
   return std::visit(
       [&](auto&& p) -> Admission {
-        if constexpr (std::is_same_v<std::decay_t<decltype(p)>, Fits>) return AdmitStart{bytes, warm};
-        else return std::move(p);
+        if constexpr (std::is_same_v<std::decay_t<decltype(p)>, Fits>)
+          return AdmitStart{bytes, warm};
+        else
+          return std::move(p);
       },
       std::move(plan));
 }
 
 const char* to_string(const Admission& step) {
-  static constexpr const char* kNames[] = {"serve", "join", "await_idle", "reload", "measure",
-                                           "start", "evict", "wait", "refuse"};
+  static constexpr const char* kNames[] = {"serve", "join",  "await_idle", "reload", "measure",
+                                           "start", "evict", "wait",       "refuse"};
   static_assert(std::variant_size_v<Admission> == std::size(kNames));
   return kNames[step.index()];
 }

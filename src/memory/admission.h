@@ -28,8 +28,8 @@ namespace ebb::memory {
 
 struct AdmissionQuery {
   const ModelState& model;
-  uint32_t num_ctx = 0;           // per slot, as the request wants it
-  bool others_in_flight = false;  // another request runs (or waits) on this model
+  uint32_t num_ctx = 0;                  // per slot, as the request wants it
+  bool others_in_flight = false;         // another request runs (or waits) on this model
   const Footprint* footprint = nullptr;  // measured for the last AdmitMeasure's num_ctx, else null
 };
 
@@ -45,8 +45,8 @@ struct AdmitStart {
   uint64_t bytes = 0;  // what the load adds to the ledger (the warm runner's held bytes are not counted)
   bool warm = false;
 };
-using Admission = std::variant<AdmitServe, AdmitJoin, AdmitAwaitIdle, AdmitReload, AdmitMeasure, AdmitStart, Evict,
-                               Wait, Refuse>;
+using Admission =
+    std::variant<AdmitServe, AdmitJoin, AdmitAwaitIdle, AdmitReload, AdmitMeasure, AdmitStart, Evict, Wait, Refuse>;
 
 Admission next_admission(const AdmissionQuery& query, const Models& models, const Ledger& ledger);
 

@@ -8,8 +8,7 @@ namespace {
 constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
 }
 
-Ledger::Ledger(uint64_t total, uint64_t headroom)
-    : total_(total), budget_(headroom >= total ? 0 : total - headroom) {}
+Ledger::Ledger(uint64_t total, uint64_t headroom) : total_(total), budget_(headroom >= total ? 0 : total - headroom) {}
 
 uint64_t Ledger::held(std::string_view id) const {
   auto it = entries_.find(id);
@@ -43,9 +42,7 @@ bool Ledger::reserve(const std::string& id, uint64_t bytes) {
 
 bool Ledger::commit(const std::string& id, uint64_t bytes) { return replace(id, {bytes, 0}); }
 
-bool Ledger::resize(const std::string& id, uint64_t bytes) {
-  return replace(id, {bytes, reserved(id)});
-}
+bool Ledger::resize(const std::string& id, uint64_t bytes) { return replace(id, {bytes, reserved(id)}); }
 
 void Ledger::release(std::string_view id) {
   auto it = entries_.find(id);

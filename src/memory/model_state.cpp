@@ -13,9 +13,7 @@ const char* to_string(Tier tier) {
   return "unknown";
 }
 
-bool on_device(Tier tier) {
-  return tier == Tier::Loading || tier == Tier::Ready || tier == Tier::Warm;
-}
+bool on_device(Tier tier) { return tier == Tier::Loading || tier == Tier::Ready || tier == Tier::Warm; }
 
 const char* to_string(Policy policy) {
   switch (policy) {

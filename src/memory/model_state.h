@@ -57,17 +57,17 @@ struct ModelState {
   std::string name;
   Policy policy = Policy::KeepAlive;
   Tier tier = Tier::Cold;
-  bool pinned = false;          // /api/models/pin: the planner and keep_alive leave it alone
-  int busy = 0;                 // requests in flight, including those waiting for a load
-  TimePoint last_used{};        // last request start or end; the LRU key
-  Footprint footprint;          // the loaded (or loading) instance; the last one when off device
-  KeepAlive keep_alive;         // in effect: the last request's override, else the policy's
+  bool pinned = false;                       // /api/models/pin: the planner and keep_alive leave it alone
+  int busy = 0;                              // requests in flight, including those waiting for a load
+  TimePoint last_used{};                     // last request start or end; the LRU key
+  Footprint footprint;                       // the loaded (or loading) instance; the last one when off device
+  KeepAlive keep_alive;                      // in effect: the last request's override, else the policy's
   std::optional<TimePoint> kv_release_at;    // ready → warm   (kv_idle)
   std::optional<TimePoint> unload_at;        // ready/warm → host (keep_alive)
   std::optional<TimePoint> host_release_at;  // host → cold   (host_keep)
-  uint64_t host_bytes = 0;      // file size: what locking it in the host tier costs
-  bool host_locked = false;     // the supervisor holds the file's pages locked
-  std::string last_error;       // why the last load failed or the runner died
+  uint64_t host_bytes = 0;                   // file size: what locking it in the host tier costs
+  bool host_locked = false;                  // the supervisor holds the file's pages locked
+  std::string last_error;                    // why the last load failed or the runner died
 
   bool is_protected() const { return pinned || policy == Policy::Resident; }
   uint64_t device_bytes() const;

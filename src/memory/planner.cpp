@@ -15,7 +15,7 @@ constexpr uint64_t kSameSize = uint64_t{1} << 20;
 
 // The models on the ledger's device, sorted into what the planner may and may not touch.
 struct Survey {
-  uint64_t pending = 0;                 // accounted bytes that runners are giving back already
+  uint64_t pending = 0;  // accounted bytes that runners are giving back already
   std::vector<Holder> draining;
   std::vector<const ModelState*> idle;  // ready or warm, evictable; least recently used first
   std::vector<Holder> pinned;
@@ -77,9 +77,8 @@ std::string list_text(const std::vector<Holder>& holders) {
 }
 
 std::string shortage_text(const LoadRequest& request, const Ledger& ledger) {
-  std::string text = "model '" + request.model + "' needs " + bytes_text(request.bytes) +
-                     " but only " + bytes_text(ledger.free()) + " of the " +
-                     bytes_text(ledger.budget()) + " budget is free";
+  std::string text = "model '" + request.model + "' needs " + bytes_text(request.bytes) + " but only " +
+                     bytes_text(ledger.free()) + " of the " + bytes_text(ledger.budget()) + " budget is free";
   if (request.bytes > ledger.budget()) text += " (it is larger than the whole budget)";
   return text;
 }
@@ -91,10 +90,8 @@ Wait make_wait(const LoadRequest& request, const Ledger& ledger, const Survey& s
   return w;
 }
 
-Refuse make_refuse(const LoadRequest& request, const Ledger& ledger, const Survey& s,
-                   std::string_view why) {
-  Refuse r{request.bytes, ledger.free(), ledger.budget(), s.pinned, s.busy,
-           shortage_text(request, ledger)};
+Refuse make_refuse(const LoadRequest& request, const Ledger& ledger, const Survey& s, std::string_view why) {
+  Refuse r{request.bytes, ledger.free(), ledger.budget(), s.pinned, s.busy, shortage_text(request, ledger)};
   if (!s.pinned.empty()) r.message += "; pinned: " + list_text(s.pinned);
   if (!s.busy.empty()) r.message += "; busy: " + list_text(s.busy);
   if (!why.empty()) r.message += "; " + std::string(why);
@@ -103,9 +100,7 @@ Refuse make_refuse(const LoadRequest& request, const Ledger& ledger, const Surve
 
 }  // namespace
 
-const char* to_string(Step::Kind kind) {
-  return kind == Step::Kind::ReleaseKv ? "release_kv" : "demote_to_host";
-}
+const char* to_string(Step::Kind kind) { return kind == Step::Kind::ReleaseKv ? "release_kv" : "demote_to_host"; }
 
 Plan plan_load(const LoadRequest& request, const Models& models, const Ledger& ledger) {
   Survey s = survey(request, models, ledger);
@@ -130,9 +125,7 @@ Plan plan_load(const LoadRequest& request, const Models& models, const Ledger& l
   if (deficit == 0) return Evict{std::move(steps)};
 
   // 2. Weights of idle models. Every idle KV is released by now, so each one frees the rest.
-  auto weights_left = [&](const ModelState* m) {
-    return kept_bytes(*m, ledger) - kv_bytes(*m, ledger);
-  };
+  auto weights_left = [&](const ModelState* m) { return kept_bytes(*m, ledger) - kv_bytes(*m, ledger); };
   std::vector<const ModelState*> demote;
   const ModelState* smallest = nullptr;
   for (const ModelState* m : s.idle) {  // least recently used first, so ties keep the first
@@ -154,8 +147,7 @@ Plan plan_load(const LoadRequest& request, const Models& models, const Ledger& l
   if (deficit == 0) {
     // Demoting a model releases its KV too: fold its ReleaseKv step into the demotion.
     std::erase_if(steps, [&](const Step& step) {
-      return std::any_of(demote.begin(), demote.end(),
-                         [&](const ModelState* m) { return m->name == step.model; });
+      return std::any_of(demote.begin(), demote.end(), [&](const ModelState* m) { return m->name == step.model; });
     });
     uint64_t freed = ledger.free() + s.pending;
     for (const ModelState* m : demote) {
@@ -179,8 +171,7 @@ Plan plan_load(const LoadRequest& request, const Models& models, const Ledger& l
   return make_refuse(request, ledger, s, {});
 }
 
-Refuse refuse(const LoadRequest& request, const Models& models, const Ledger& ledger,
-              std::string_view why) {
+Refuse refuse(const LoadRequest& request, const Models& models, const Ledger& ledger, std::string_view why) {
   return make_refuse(request, ledger, survey(request, models, ledger), why);
 }
 
@@ -207,18 +198,19 @@ Reuse plan_reuse(const ModelState& model, uint32_t num_ctx) {
   return Reuse::Load;
 }
 
-std::optional<std::string> check_resident_set(uint64_t budget,
-                                              const std::vector<Holder>& residents) {
+std::optional<std::string> check_resident_set(uint64_t budget, const std::vector<Holder>& residents) {
   uint64_t sum = 0;
   bool overflow = false;
   for (const auto& r : residents) {
-    if (r.bytes > std::numeric_limits<uint64_t>::max() - sum) overflow = true;
-    else sum += r.bytes;
+    if (r.bytes > std::numeric_limits<uint64_t>::max() - sum)
+      overflow = true;
+    else
+      sum += r.bytes;
   }
   if (!overflow && sum <= budget) return std::nullopt;
   std::string text = "resident models need " + bytes_text(sum) + " (" + std::to_string(sum) +
-                     " bytes) but the device budget is " + bytes_text(budget) + " (" +
-                     std::to_string(budget) + " bytes): ";
+                     " bytes) but the device budget is " + bytes_text(budget) + " (" + std::to_string(budget) +
+                     " bytes): ";
   if (overflow) text = "resident models need more bytes than can be counted: ";
   for (size_t i = 0; i < residents.size(); ++i) {
     if (i) text += ", ";
@@ -227,8 +219,8 @@ std::optional<std::string> check_resident_set(uint64_t budget,
   return text;
 }
 
-HostPlan plan_host(uint64_t host_budget, const Models& models, std::string_view model,
-                   uint64_t bytes, bool device_is_host_ram) {
+HostPlan plan_host(uint64_t host_budget, const Models& models, std::string_view model, uint64_t bytes,
+                   bool device_is_host_ram) {
   HostPlan plan;
   plan.needed = bytes;
   uint64_t used = 0;
@@ -237,8 +229,7 @@ HostPlan plan_host(uint64_t host_budget, const Models& models, std::string_view 
     if (name == model) continue;
     uint64_t counted = m.host_counted_bytes(device_is_host_ram);
     used += counted;
-    if (counted > 0 && m.tier == Tier::Host && m.busy == 0 && !m.is_protected())
-      candidates.push_back(&m);
+    if (counted > 0 && m.tier == Tier::Host && m.busy == 0 && !m.is_protected()) candidates.push_back(&m);
   }
   plan.available = used >= host_budget ? 0 : host_budget - used;
   if (bytes <= plan.available) {
@@ -257,9 +248,9 @@ HostPlan plan_host(uint64_t host_budget, const Models& models, std::string_view 
     return plan;
   }
   plan.to_cold.clear();
-  plan.message = "model '" + std::string(model) + "' needs " + bytes_text(bytes) +
-                 " of host memory but only " + bytes_text(plan.available) + " of the " +
-                 bytes_text(host_budget) + " host budget is free, and idle host-tier models hold "
+  plan.message = "model '" + std::string(model) + "' needs " + bytes_text(bytes) + " of host memory but only " +
+                 bytes_text(plan.available) + " of the " + bytes_text(host_budget) +
+                 " host budget is free, and idle host-tier models hold "
                  "too little to make room";
   return plan;
 }

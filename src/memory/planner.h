@@ -68,9 +68,9 @@ struct Evict {
 };
 struct Wait {
   uint64_t needed = 0;
-  uint64_t available = 0;         // free now
-  std::vector<Holder> busy;       // waiting for these to finish
-  std::vector<Holder> draining;   // bytes already on their way back
+  uint64_t available = 0;        // free now
+  std::vector<Holder> busy;      // waiting for these to finish
+  std::vector<Holder> draining;  // bytes already on their way back
   std::string message;
 };
 struct Refuse {
@@ -85,8 +85,7 @@ struct Refuse {
 using Plan = std::variant<Fits, Evict, Wait, Refuse>;
 
 Plan plan_load(const LoadRequest& request, const Models& models, const Ledger& ledger);
-Refuse refuse(const LoadRequest& request, const Models& models, const Ledger& ledger,
-              std::string_view why = {});
+Refuse refuse(const LoadRequest& request, const Models& models, const Ledger& ledger, std::string_view why = {});
 
 enum class Reuse {
   Serve,   // ready with a context at least as large: use it
@@ -99,8 +98,7 @@ const char* to_string(Reuse reuse);
 Reuse plan_reuse(const ModelState& model, uint32_t num_ctx);
 
 // nullopt when the residents fit the budget; otherwise the message that fails startup.
-std::optional<std::string> check_resident_set(uint64_t budget,
-                                              const std::vector<Holder>& residents);
+std::optional<std::string> check_resident_set(uint64_t budget, const std::vector<Holder>& residents);
 
 struct HostPlan {
   bool fits = false;
@@ -111,7 +109,7 @@ struct HostPlan {
 };
 // Room in the host budget for `bytes` more locked for `model` (whose own bytes are not counted).
 // Candidates: idle, unpinned, host-tier models other than `model`, least recently used first.
-HostPlan plan_host(uint64_t host_budget, const Models& models, std::string_view model,
-                   uint64_t bytes, bool device_is_host_ram);
+HostPlan plan_host(uint64_t host_budget, const Models& models, std::string_view model, uint64_t bytes,
+                   bool device_is_host_ram);
 
 }  // namespace ebb::memory

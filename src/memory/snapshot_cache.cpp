@@ -29,8 +29,8 @@ void SnapshotCache::evict_to_fit(uint64_t incoming, std::vector<Snapshot>* evict
   }
 }
 
-std::optional<Snapshot> SnapshotCache::best_match(const SnapshotKey& key, uint32_t n_ctx, const std::vector<int32_t>& prompt,
-                                                  size_t min_prefix) {
+std::optional<Snapshot> SnapshotCache::best_match(const SnapshotKey& key, uint32_t n_ctx,
+                                                  const std::vector<int32_t>& prompt, size_t min_prefix) {
   std::lock_guard lk(mu_);
   size_t len = 0;
   auto best = longest_prefix_match(lru_.begin(), lru_.end(), key, n_ctx, prompt, min_prefix, len);

@@ -16,10 +16,10 @@
 namespace ebb::memory {
 
 struct SnapshotKey {
-  std::string path;      // model file identity: path, size, mtime
+  std::string path;  // model file identity: path, size, mtime
   uint64_t file_size = 0;
   int64_t mtime_ns = 0;
-  std::string kv_type;   // KV cache type the state was saved with
+  std::string kv_type;  // KV cache type the state was saved with
   bool operator==(const SnapshotKey&) const = default;
 };
 
@@ -41,7 +41,7 @@ It longest_prefix_match(It first, It last, const SnapshotKey& key, uint32_t n_ct
 
 struct Snapshot {
   SnapshotKey key;
-  uint32_t n_ctx = 0;    // per-sequence context it was saved from
+  uint32_t n_ctx = 0;  // per-sequence context it was saved from
   std::vector<int32_t> tokens;
   std::shared_ptr<const SharedBlob> state;  // llama_state_seq_get_data bytes in a sealed memfd, never copied
   uint64_t bytes() const { return (state ? state->size() : 0) + tokens.size() * sizeof(int32_t); }

@@ -54,8 +54,7 @@ const char* to_string(Error error) {
   return "unknown";
 }
 
-TierMachine::TierMachine(MachineConfig config, Ledger ledger)
-    : config_(config), ledger_(std::move(ledger)) {}
+TierMachine::TierMachine(MachineConfig config, Ledger ledger) : config_(config), ledger_(std::move(ledger)) {}
 
 bool TierMachine::add(std::string name, Policy policy, uint64_t host_bytes) {
   if (models_.contains(name)) return false;
@@ -70,8 +69,7 @@ bool TierMachine::add(std::string name, Policy policy, uint64_t host_bytes) {
 
 bool TierMachine::remove(std::string_view name) {
   auto it = models_.find(name);
-  if (it == models_.end() || it->second.tier != Tier::Cold || it->second.busy > 0 ||
-      ledger_.accounted(name) > 0)
+  if (it == models_.end() || it->second.tier != Tier::Cold || it->second.busy > 0 || ledger_.accounted(name) > 0)
     return false;
   models_.erase(it);
   return true;
@@ -107,16 +105,15 @@ Outcome TierMachine::on(const Event& event, TimePoint now) {
       [&](const auto& e) -> Outcome {
         if constexpr (requires { e.model; }) {
           auto it = models_.find(e.model);
-          if (it == models_.end())
-            return failure(Error::UnknownModel, quoted(e.model) + " is not known");
+          if (it == models_.end()) return failure(Error::UnknownModel, quoted(e.model) + " is not known");
           return handle(e, it->second, now);
         } else {
           return handle(e, now);
         }
       },
       event);
-  bool replan = std::any_of(out.actions.begin(), out.actions.end(),
-                            [](const Action& a) { return a.kind == Kind::Replan; });
+  bool replan =
+      std::any_of(out.actions.begin(), out.actions.end(), [](const Action& a) { return a.kind == Kind::Replan; });
   if (!replan && ledger_.used() < used_before) out.actions.push_back({Kind::Replan, {}, {}});
 #ifndef NDEBUG
   // Debug and sanitizer builds check the books after every event (Release builds trust the tests).
@@ -184,8 +181,7 @@ void TierMachine::to_host(ModelState& m, TimePoint now, std::vector<Action>& out
     to_cold(m, out);  // host_keep 0: no host tier at all
     return;
   }
-  HostPlan plan =
-      plan_host(config_.host_budget, models_, m.name, m.host_bytes, config_.device_is_host_ram);
+  HostPlan plan = plan_host(config_.host_budget, models_, m.name, m.host_bytes, config_.device_is_host_ram);
   if (!plan.fits) {
     to_cold(m, out);
     return;
@@ -225,8 +221,7 @@ Outcome TierMachine::handle(const RequestArrived&, ModelState& m, TimePoint now)
 }
 
 Outcome TierMachine::handle(const RequestEnded& e, ModelState& m, TimePoint now) {
-  if (m.busy == 0)
-    return failure(Error::InvalidTransition, "no request of " + quoted(m.name) + " is in flight");
+  if (m.busy == 0) return failure(Error::InvalidTransition, "no request of " + quoted(m.name) + " is in flight");
   --m.busy;
   m.last_used = now;
   m.keep_alive = e.keep_alive.value_or(default_keep_alive(m.policy));
@@ -248,8 +243,8 @@ Outcome TierMachine::handle(const LoadStarted& e, ModelState& m, TimePoint now) 
   uint64_t needed = e.footprint.total() > held ? e.footprint.total() - held : 0;
   if (!ledger_.reserve(m.name, needed))
     return failure(Error::NoRoom, quoted(m.name) + " needs " + bytes_text(needed) + " but only " +
-                                      bytes_text(ledger_.free()) + " of the " +
-                                      bytes_text(ledger_.budget()) + " budget is free");
+                                      bytes_text(ledger_.free()) + " of the " + bytes_text(ledger_.budget()) +
+                                      " budget is free");
   Outcome out;
   Kind start = m.tier == Tier::Warm ? Kind::CreateContext : Kind::SpawnRunner;
   out.actions.push_back({start, m.name, {}});
@@ -262,16 +257,15 @@ Outcome TierMachine::handle(const LoadStarted& e, ModelState& m, TimePoint now) 
 }
 
 Outcome TierMachine::handle(const LoadSucceeded& e, ModelState& m, TimePoint now) {
-  if (m.tier != Tier::Loading)
-    return failure(Error::InvalidTransition, quoted(m.name) + " is " + to_string(m.tier));
+  if (m.tier != Tier::Loading) return failure(Error::InvalidTransition, quoted(m.name) + " is " + to_string(m.tier));
   Outcome out;
   uint64_t accounted = ledger_.accounted(m.name);
   if (!ledger_.commit(m.name, e.actual.total())) {
     // Keep what was reserved accounted until the runner is gone (RunnerExited).
     ledger_.commit(m.name, accounted);
     std::string why = quoted(m.name) + " measured " + bytes_text(e.actual.total()) +
-                      " after loading, more than its reservation of " + bytes_text(accounted) +
-                      " and the " + bytes_text(ledger_.free()) + " free";
+                      " after loading, more than its reservation of " + bytes_text(accounted) + " and the " +
+                      bytes_text(ledger_.free()) + " free";
     fail(m, why, /*kill=*/true, out.actions);
     out.error = Error::NoRoom;
     out.message = std::move(why);
@@ -288,12 +282,10 @@ Outcome TierMachine::handle(const LoadSucceeded& e, ModelState& m, TimePoint now
 }
 
 Outcome TierMachine::handle(const LoadFailed& e, ModelState& m, TimePoint) {
-  if (m.tier != Tier::Loading)
-    return failure(Error::InvalidTransition, quoted(m.name) + " is " + to_string(m.tier));
+  if (m.tier != Tier::Loading) return failure(Error::InvalidTransition, quoted(m.name) + " is " + to_string(m.tier));
   ledger_.commit(m.name, ledger_.accounted(m.name));  // accounted until RunnerExited
   Outcome out;
-  fail(m, e.error.empty() ? quoted(m.name) + " failed to load" : e.error, /*kill=*/true,
-       out.actions);
+  fail(m, e.error.empty() ? quoted(m.name) + " failed to load" : e.error, /*kill=*/true, out.actions);
   return out;
 }
 
@@ -301,11 +293,9 @@ Outcome TierMachine::handle(const KvReleaseRequested&, ModelState& m, TimePoint)
   if (m.policy == Policy::Resident)
     return failure(Error::Protected, quoted(m.name) + " is resident and keeps its KV cache");
   if (m.tier == Tier::Warm) return {};
-  if (m.tier != Tier::Ready)
-    return failure(Error::InvalidTransition, quoted(m.name) + " is " + to_string(m.tier));
+  if (m.tier != Tier::Ready) return failure(Error::InvalidTransition, quoted(m.name) + " is " + to_string(m.tier));
   if (m.busy > 0)
-    return failure(Error::Busy, quoted(m.name) + " has " + std::to_string(m.busy) +
-                                    " request(s) in flight");
+    return failure(Error::Busy, quoted(m.name) + " has " + std::to_string(m.busy) + " request(s) in flight");
   Outcome out;
   to_warm(m, out.actions);
   return out;
@@ -313,14 +303,12 @@ Outcome TierMachine::handle(const KvReleaseRequested&, ModelState& m, TimePoint)
 
 Outcome TierMachine::handle(const KvReleased&, ModelState& m, TimePoint) {
   // Late confirmations (the model moved on since) change nothing: RunnerExited settles those.
-  if (m.tier == Tier::Warm)
-    ledger_.resize(m.name, std::min(ledger_.held(m.name), m.footprint.without_kv()));
+  if (m.tier == Tier::Warm) ledger_.resize(m.name, std::min(ledger_.held(m.name), m.footprint.without_kv()));
   return {};
 }
 
 Outcome TierMachine::handle(const UnloadRequested& e, ModelState& m, TimePoint now) {
-  if (m.policy == Policy::Resident)
-    return failure(Error::Protected, quoted(m.name) + " is resident");
+  if (m.policy == Policy::Resident) return failure(Error::Protected, quoted(m.name) + " is resident");
   if (m.pinned) return failure(Error::Protected, quoted(m.name) + " is pinned; unpin it first");
   Outcome out;
   switch (m.tier) {
@@ -328,13 +316,11 @@ Outcome TierMachine::handle(const UnloadRequested& e, ModelState& m, TimePoint n
     case Tier::Host:
       if (e.to_cold) to_cold(m, out.actions);
       return out;
-    case Tier::Loading:
-      return failure(Error::InvalidTransition, quoted(m.name) + " is loading");
+    case Tier::Loading: return failure(Error::InvalidTransition, quoted(m.name) + " is loading");
     case Tier::Ready:
     case Tier::Warm:
       if (m.busy > 0)
-        return failure(Error::Busy, quoted(m.name) + " has " + std::to_string(m.busy) +
-                                        " request(s) in flight");
+        return failure(Error::Busy, quoted(m.name) + " has " + std::to_string(m.busy) + " request(s) in flight");
       if (e.to_cold) {
         out.actions.push_back({Kind::StopRunner, m.name, {}});
         to_cold(m, out.actions);
@@ -356,8 +342,7 @@ Outcome TierMachine::handle(const ReloadRequested&, ModelState& m, TimePoint now
 
 Outcome TierMachine::handle(const RunnerExited& e, ModelState& m, TimePoint now) {
   if (on_device(m.tier))
-    return handle(RunnerDied{e.model, "the runner of " + quoted(m.name) + " exited unexpectedly"},
-                  m, now);
+    return handle(RunnerDied{e.model, "the runner of " + quoted(m.name) + " exited unexpectedly"}, m, now);
   ledger_.release(m.name);
   return {};
 }

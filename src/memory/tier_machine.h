@@ -78,23 +78,53 @@ struct MachineConfig {
 };
 
 // Events. `model` names a model added with TierMachine::add.
-struct RequestArrived { std::string model; };
+struct RequestArrived {
+  std::string model;
+};
 // keep_alive: the request's own (Ollama's field); unset = the policy's.
-struct RequestEnded { std::string model; std::optional<KeepAlive> keep_alive = {}; };
-struct LoadStarted { std::string model; Footprint footprint; };  // after plan_load said Fits
-struct LoadSucceeded { std::string model; Footprint actual; };
-struct LoadFailed { std::string model; std::string error = {}; };
-struct KvReleaseRequested { std::string model; };  // /api/models/release-kv or planner step 1
-struct KvReleased { std::string model; };          // the runner freed its context
-struct UnloadRequested { std::string model; bool to_cold = false; };  // API or planner step 2
-struct ReloadRequested { std::string model; };     // plan_reuse said Reload; nothing runs on it
-struct RunnerExited { std::string model; };        // the runner process ended (any reason)
-struct RunnerDied { std::string model; std::string error = {}; };
-struct PinChanged { std::string model; bool pinned = true; };
+struct RequestEnded {
+  std::string model;
+  std::optional<KeepAlive> keep_alive = {};
+};
+struct LoadStarted {
+  std::string model;
+  Footprint footprint;
+};  // after plan_load said Fits
+struct LoadSucceeded {
+  std::string model;
+  Footprint actual;
+};
+struct LoadFailed {
+  std::string model;
+  std::string error = {};
+};
+struct KvReleaseRequested {
+  std::string model;
+};  // /api/models/release-kv or planner step 1
+struct KvReleased {
+  std::string model;
+};  // the runner freed its context
+struct UnloadRequested {
+  std::string model;
+  bool to_cold = false;
+};  // API or planner step 2
+struct ReloadRequested {
+  std::string model;
+};  // plan_reuse said Reload; nothing runs on it
+struct RunnerExited {
+  std::string model;
+};  // the runner process ended (any reason)
+struct RunnerDied {
+  std::string model;
+  std::string error = {};
+};
+struct PinChanged {
+  std::string model;
+  bool pinned = true;
+};
 struct Tick {};
-using Event = std::variant<RequestArrived, RequestEnded, LoadStarted, LoadSucceeded, LoadFailed,
-                           KvReleaseRequested, KvReleased, UnloadRequested, ReloadRequested,
-                           RunnerExited, RunnerDied, PinChanged, Tick>;
+using Event = std::variant<RequestArrived, RequestEnded, LoadStarted, LoadSucceeded, LoadFailed, KvReleaseRequested,
+                           KvReleased, UnloadRequested, ReloadRequested, RunnerExited, RunnerDied, PinChanged, Tick>;
 
 struct Action {
   enum class Kind {
@@ -153,7 +183,7 @@ class TierMachine {
   const Models& models() const { return models_; }
   const Ledger& ledger() const { return ledger_; }
   const MachineConfig& config() const { return config_; }
-  uint64_t host_used() const;                   // bytes locked against the host budget
+  uint64_t host_used() const;                      // bytes locked against the host budget
   std::optional<TimePoint> next_deadline() const;  // earliest armed timer
 
  private:

@@ -4,8 +4,7 @@
 
 namespace ebb::memory {
 
-WaitQueue::WaitQueue(std::size_t capacity, Duration timeout)
-    : capacity_(capacity), timeout_(timeout) {}
+WaitQueue::WaitQueue(std::size_t capacity, Duration timeout) : capacity_(capacity), timeout_(timeout) {}
 
 bool WaitQueue::push(Ticket ticket, TimePoint now) {
   auto queued = [&](const Entry& e) { return e.ticket == ticket; };

@@ -56,9 +56,8 @@ void end_embed(Serving& sv, Slot& s) {
 void embeddings_step(Serving& sv) {
   if (!any_embed(sv)) return;
   const auto& p = sv.engine.params();
-  const size_t cap = sv.engine.causal_attention()
-                         ? std::min<size_t>(p.num_batch, engine::Engine::kEmbedTokensPerDecode)
-                         : p.num_batch;
+  const size_t cap =
+      sv.engine.causal_attention() ? std::min<size_t>(p.num_batch, engine::Engine::kEmbedTokensPerDecode) : p.num_batch;
   struct Span {
     Slot* slot;
     int32_t first;

@@ -24,8 +24,8 @@ struct PendingRequest {
   std::optional<std::vector<int32_t>> prompt;
   SamplingOptions options;
   engine::SamplerPtr sampler;
-  bool truncate = true;                        // false: never cut the prompt to fit
-  bool snapshots = false;                      // the supervisor holds snapshots: may ask for one
+  bool truncate = true;    // false: never cut the prompt to fit
+  bool snapshots = false;  // the supervisor holds snapshots: may ask for one
   Snapshot snapshot = Snapshot::NotAsked;
   std::vector<int32_t> snapshot_tokens;        // the supervisor's answer; state empty: none found
   std::shared_ptr<SharedBlob> snapshot_state;  // null: none found

@@ -58,7 +58,8 @@ std::string render_prompt(const engine::Engine& engine, const json& m) {
   if (!chat && m.value("raw", false)) return m.value("prompt", "");
   std::vector<TemplateMessage> msgs;
   if (chat) {
-    for (const auto& x : m.value("messages", json::array())) msgs.push_back({x.value("role", "user"), x.value("content", "")});
+    for (const auto& x : m.value("messages", json::array()))
+      msgs.push_back({x.value("role", "user"), x.value("content", "")});
   } else {
     std::string system = m.value("system", "");
     if (!system.empty()) msgs.push_back({"system", system});

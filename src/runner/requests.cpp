@@ -42,7 +42,8 @@ PendingRequest prepare_generate(const engine::Engine& engine, const json& msg) {
     r.prompt = engine.tokenize(render_prompt(engine, msg), true);
     return 0;
   });
-  if (!r.truncate && r.prompt->size() >= engine.n_ctx_per_slot()) throw RequestError(too_long("prompt", r.prompt->size(), engine.n_ctx_per_slot()));
+  if (!r.truncate && r.prompt->size() >= engine.n_ctx_per_slot())
+    throw RequestError(too_long("prompt", r.prompt->size(), engine.n_ctx_per_slot()));
   try {  // a "format" schema that does not convert, or a grammar llama.cpp rejects
     r.sampler = engine.make_sampler(r.options);
   } catch (const std::exception& e) {
@@ -52,7 +53,8 @@ PendingRequest prepare_generate(const engine::Engine& engine, const json& msg) {
 }
 
 PendingRequest prepare_embed(const engine::Engine& engine, const json& msg) {
-  if (engine.pooling() == engine::Pooling::Rank) throw RequestError("this model ranks documents; it does not produce embeddings");
+  if (engine.pooling() == engine::Pooling::Rank)
+    throw RequestError("this model ranks documents; it does not produce embeddings");
   PendingRequest r;
   r.kind = PendingRequest::Kind::Embed;
   r.id = msg.value("id", uint64_t{0});

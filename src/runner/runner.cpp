@@ -156,8 +156,8 @@ class Runner {
       return;
     }
     const auto type = m.find("type");
-    const Msg msg = type != m.end() && type->is_string() ? proto::parse_msg(type->get_ref<const std::string&>())
-                                                         : Msg::Unknown;
+    const Msg msg =
+        type != m.end() && type->is_string() ? proto::parse_msg(type->get_ref<const std::string&>()) : Msg::Unknown;
     if (msg == Msg::Restore && m.value("found", false)) {
       restore_header_ = parse_restore(m);
       return;
@@ -169,21 +169,14 @@ class Runner {
     // Control replies carry the control message's id (src/common/messages.h).
     control_id_ = m.value("id", uint64_t{0});
     switch (msg) {
-      case Msg::Load:
-        return load(m);
+      case Msg::Load: return load(m);
       case Msg::Generate:
-      case Msg::Embed:
-        return accept(m, msg == Msg::Embed);
-      case Msg::Cancel:
-        return cancel(m.value("id", uint64_t{0}));
-      case Msg::Restore:
-        return on_restore(parse_restore(m), nullptr);
-      case Msg::ReleaseKv:
-        return release_kv();
-      case Msg::CreateContext:
-        return create_context(m.value("num_ctx", 0u));
-      case Msg::Stats:
-        return send_stats();
+      case Msg::Embed: return accept(m, msg == Msg::Embed);
+      case Msg::Cancel: return cancel(m.value("id", uint64_t{0}));
+      case Msg::Restore: return on_restore(parse_restore(m), nullptr);
+      case Msg::ReleaseKv: return release_kv();
+      case Msg::CreateContext: return create_context(m.value("num_ctx", 0u));
+      case Msg::Stats: return send_stats();
       case Msg::Calibrate: {
         json reply = calibrate(sv_ != nullptr);
         return reply_control(Msg::Calibrated, std::move(reply));

@@ -46,9 +46,9 @@ class Slot {
   // The request: every field below is reset() at its end.
   bool active = false;
   uint64_t request_id = 0;
-  std::vector<Token> prompt;    // the full prompt of the active request
-  size_t prefill_pos = 0;       // next prompt index to decode
-  std::optional<Token> next;    // sampled, not yet decoded
+  std::vector<Token> prompt;  // the full prompt of the active request
+  size_t prefill_pos = 0;     // next prompt index to decode
+  std::optional<Token> next;  // sampled, not yet decoded
   engine::SamplerPtr sampler;
   SamplingOptions options;
   std::optional<TextStream> text;
@@ -58,7 +58,7 @@ class Slot {
   int64_t restore_ns = 0;       // time spent restoring that snapshot
   int32_t shared_tokens = 0;    // prompt tokens copied from another slot's sequence
   Clock::time_point started, prefill_done;
-  int batch_index = -1;         // logits row in the current batch, -1 if none
+  int batch_index = -1;  // logits row in the current batch, -1 if none
   std::optional<EmbedJob> embed;
 
   bool prefilling() const { return active && prefill_pos < prompt.size(); }

@@ -39,8 +39,9 @@ memory::Footprint FootprintProbe::measure(const LoadRequest& load, const std::st
   auto r = run_child(exe_, {"runner", "--measure", "--params", params}, std::chrono::seconds(120));
   auto j = json::parse(r.out, nullptr, false);
   if (r.exit_code != 0 || !j.is_object() || j.contains("error")) {
-    std::string why = j.is_object() && j.contains("error") ? j["error"].get<std::string>()
-                                                           : "footprint measurement failed (exit " + std::to_string(r.exit_code) + ")";
+    std::string why = j.is_object() && j.contains("error")
+                          ? j["error"].get<std::string>()
+                          : "footprint measurement failed (exit " + std::to_string(r.exit_code) + ")";
     throw std::runtime_error(why);
   }
   memory::Footprint fp = device_share(j, device_id_);

@@ -19,7 +19,8 @@ memory::Footprint device_share(const nlohmann::json& memory, const std::string& 
 
 class FootprintProbe {
  public:
-  explicit FootprintProbe(std::string exe, std::string device_id = "") : exe_(std::move(exe)), device_id_(std::move(device_id)) {}
+  explicit FootprintProbe(std::string exe, std::string device_id = "")
+      : exe_(std::move(exe)), device_id_(std::move(device_id)) {}
 
   // `load`: what the runner would be loaded with. Throws std::runtime_error.
   // The returned footprint has baseline 0; the caller adds the per-runner baseline.

@@ -35,8 +35,8 @@ const Nvml& nvml() {
     if (!lib) return;
     n.init = reinterpret_cast<int (*)()>(::dlsym(lib, "nvmlInit_v2"));
     n.handle_by_index = reinterpret_cast<int (*)(unsigned int, void**)>(::dlsym(lib, "nvmlDeviceGetHandleByIndex_v2"));
-    n.compute_processes =
-        reinterpret_cast<int (*)(void*, unsigned int*, ProcessInfoV2*)>(::dlsym(lib, "nvmlDeviceGetComputeRunningProcesses_v2"));
+    n.compute_processes = reinterpret_cast<int (*)(void*, unsigned int*, ProcessInfoV2*)>(
+        ::dlsym(lib, "nvmlDeviceGetComputeRunningProcesses_v2"));
     n.ok = n.init && n.handle_by_index && n.compute_processes && n.init() == kSuccess;
     if (!n.ok) spdlog::warn("NVML is present but could not be initialized; GPU memory per process is not measured");
   });

@@ -90,7 +90,8 @@ bool ModelManager::wait_settled(Lock& lk, const std::string& name, std::chrono::
     const auto* st = machine_.find(name);
     auto it = instances_.find(name);
     bool runner_settled = mem::on_device(st->tier) || it == instances_.end() || !it->second->runner;
-    return runner_settled && machine_.ledger().reserved(name) == 0 && machine_.ledger().held(name) == st->device_bytes();
+    return runner_settled && machine_.ledger().reserved(name) == 0 &&
+           machine_.ledger().held(name) == st->device_bytes();
   });
 }
 

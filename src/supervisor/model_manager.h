@@ -29,8 +29,8 @@
 #include "supervisor/model_registry.h"
 #include "supervisor/runner.h"
 #include "supervisor/runner_messages.h"
-#include "supervisor/task_group.h"
 #include "supervisor/snapshot_disk.h"
+#include "supervisor/task_group.h"
 
 namespace ebb::supervisor {
 
@@ -69,12 +69,12 @@ class ModelManager {
     uint64_t headroom = 0;
     bool device_is_host_ram = true;
     memory::TimerConfig timers;
-    uint64_t host_budget = 0;      // locked model files, snapshots included
+    uint64_t host_budget = 0;  // locked model files, snapshots included
     uint64_t snapshot_budget = 0;
     std::chrono::milliseconds load_timeout{std::chrono::minutes(5)};
     std::chrono::milliseconds queue_timeout{std::chrono::seconds(60)};
     size_t queue_capacity = 64;
-    std::string kv_disk;           // spill snapshots here (empty: RAM only)
+    std::string kv_disk;  // spill snapshots here (empty: RAM only)
     uint64_t kv_disk_budget = 0;
     // Seams, for tests; empty: `exe runner` children (RunnerProcess) and `exe runner --measure`.
     RunnerFactory spawn_runner;
@@ -85,9 +85,9 @@ class ModelManager {
   struct Instance {
     ModelEntry entry;
     std::shared_ptr<Runner> runner;
-    LoadRequest load;            // what the runner was (or will be) loaded with
+    LoadRequest load;  // what the runner was (or will be) loaded with
     int64_t last_load_ns = 0;
-    uint64_t error_seq = 0;      // bumps on FailRequests, so waiters know their load failed
+    uint64_t error_seq = 0;  // bumps on FailRequests, so waiters know their load failed
     std::string error;
   };
 
@@ -96,11 +96,19 @@ class ModelManager {
    public:
     Lease(ModelManager* m, std::string name, std::shared_ptr<Runner> runner, int64_t load_ns,
           std::optional<KeepAlive> ka, bool snapshots)
-        : mgr_(m), name_(std::move(name)), runner_(std::move(runner)), load_ns_(load_ns), keep_alive_(ka),
+        : mgr_(m),
+          name_(std::move(name)),
+          runner_(std::move(runner)),
+          load_ns_(load_ns),
+          keep_alive_(ka),
           snapshots_(snapshots) {}
     Lease(Lease&& o) noexcept
-        : mgr_(o.mgr_), name_(std::move(o.name_)), runner_(std::move(o.runner_)), load_ns_(o.load_ns_),
-          keep_alive_(o.keep_alive_), snapshots_(o.snapshots_) {
+        : mgr_(o.mgr_),
+          name_(std::move(o.name_)),
+          runner_(std::move(o.runner_)),
+          load_ns_(o.load_ns_),
+          keep_alive_(o.keep_alive_),
+          snapshots_(o.snapshots_) {
       o.mgr_ = nullptr;
     }
     Lease(const Lease&) = delete;
@@ -233,9 +241,9 @@ class ModelManager {
   std::condition_variable cv_;
   memory::TierMachine machine_;
   std::map<std::string, std::unique_ptr<Instance>> instances_;
-  uint64_t baseline_ = 0;  // per-runner bytes before any model is loaded (measured)
+  uint64_t baseline_ = 0;                // per-runner bytes before any model is loaded (measured)
   bool first_compute_measured_ = false;  // GPU: what a first decode allocates is in baseline_
-  bool spare_gpu_init_ = false;  // the spare creates its GPU context early (ledger holds baseline_)
+  bool spare_gpu_init_ = false;          // the spare creates its GPU context early (ledger holds baseline_)
   // A pre-spawned idle runner (said hello, loads nothing): a load skips process start-up.
   // Spawned by the timer thread, which lives as long as the server (PR_SET_PDEATHSIG follows
   // the spawning thread).

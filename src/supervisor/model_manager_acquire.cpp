@@ -19,7 +19,7 @@ struct ModelManager::Admitting {
   bool handed_out = false;  // the lease ends the request
   bool joined = false;      // waiting on a load someone else started: its failure is ours too
   uint64_t seen_errors = 0;
-  int64_t load_ns = 0;      // this request's own load, for its timings
+  int64_t load_ns = 0;  // this request's own load, for its timings
 };
 
 namespace {
@@ -147,7 +147,7 @@ ModelManager::MeasuredLoad ModelManager::measure(Lock& lk, const Instance& inst,
   fp.device = cfg_.device_id;
   fp.baseline = baseline_;
   if (fp.n_ctx) load.num_ctx = fp.n_ctx;  // capped at the trained length by the dry run
-  load.prompt_cache = true;  // slots are saved to the snapshot cache before reuse
+  load.prompt_cache = true;               // slots are saved to the snapshot cache before reuse
   return {std::move(load), fp};
 }
 
@@ -206,7 +206,8 @@ void ModelManager::finish_load(Instance& inst, const MeasuredLoad& measured, boo
 
 void ModelManager::evict(const std::string& name, const mem::Evict& evict) {
   for (const auto& step : evict.steps) {
-    spdlog::info("planner: {} '{}' to free {} for '{}'", mem::to_string(step.kind), step.model, format_bytes(step.frees), name);
+    spdlog::info("planner: {} '{}' to free {} for '{}'", mem::to_string(step.kind), step.model,
+                 format_bytes(step.frees), name);
     if (step.kind == mem::Step::Kind::ReleaseKv)
       feed(mem::KvReleaseRequested{step.model});
     else

@@ -14,8 +14,7 @@ void ModelManager::execute(const mem::Outcome& out) {
     Instance* inst = it == instances_.end() ? nullptr : it->second.get();
     switch (a.kind) {
       case mem::Action::Kind::SpawnRunner:
-      case mem::Action::Kind::CreateContext:
-        break;  // carried out by the thread that started the load (start_load)
+      case mem::Action::Kind::CreateContext: break;  // carried out by the thread that started the load (start_load)
       case mem::Action::Kind::ReleaseKv:
         if (inst && inst->runner) {
           workers_.run([this, runner = inst->runner, name = a.model] { release_kv_of(name, runner); });
@@ -32,17 +31,14 @@ void ModelManager::execute(const mem::Outcome& out) {
       case mem::Action::Kind::LockHost:
         if (inst) host_.lock(a.model, inst->entry.path);
         break;
-      case mem::Action::Kind::UnlockHost:
-        host_.unlock(a.model);
-        break;
+      case mem::Action::Kind::UnlockHost: host_.unlock(a.model); break;
       case mem::Action::Kind::FailRequests:
         if (inst) {
           inst->error = a.message;
           ++inst->error_seq;
         }
         break;
-      case mem::Action::Kind::Replan:
-        break;
+      case mem::Action::Kind::Replan: break;
     }
   }
   cv_.notify_all();

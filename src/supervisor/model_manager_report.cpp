@@ -1,8 +1,8 @@
 // ModelManager's reports: /api/ps entries and /api/memory.
-#include "common/time_format.h"
-#include "supervisor/model_manager.h"
 #include "common/process_memory.h"
+#include "common/time_format.h"
 #include "supervisor/gpu_process_memory.h"
+#include "supervisor/model_manager.h"
 
 namespace ebb::supervisor {
 
@@ -105,16 +105,20 @@ json ModelManager::memory() {
                  {"emulated", cfg_.device_is_host_ram},
                  {"models", models}};
   return {{"devices", json::array({device})},
-          {"host", {{"budget", cfg_.host_budget}, {"locked", host_.locked_bytes()}, {"mapped", host_.mapped_bytes()},
-                    {"models", host_models}}},
-          {"snapshots", {{"budget", snapshots_.budget()},
-                         {"used", snapshots_.used()},
-                         {"count", snapshots_.count()},
-                         {"disk", disk_ ? json{{"dir", disk_->dir().string()},
-                                               {"budget", disk_->budget()},
-                                               {"used", disk_->used()},
-                                               {"count", disk_->count()}}
-                                        : json(nullptr)}}},
+          {"host",
+           {{"budget", cfg_.host_budget},
+            {"locked", host_.locked_bytes()},
+            {"mapped", host_.mapped_bytes()},
+            {"models", host_models}}},
+          {"snapshots",
+           {{"budget", snapshots_.budget()},
+            {"used", snapshots_.used()},
+            {"count", snapshots_.count()},
+            {"disk", disk_ ? json{{"dir", disk_->dir().string()},
+                                  {"budget", disk_->budget()},
+                                  {"used", disk_->used()},
+                                  {"count", disk_->count()}}
+                           : json(nullptr)}}},
           {"waiting_requests", waiting_}};
 }
 

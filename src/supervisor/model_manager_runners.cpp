@@ -43,7 +43,8 @@ void ModelManager::measure_baseline() {
       r->init_gpu(std::chrono::seconds(60));
       if (auto gpu = gpu_process_memory(gpu_index()); gpu && gpu->count(r->pid())) {
         baseline_ = gpu->at(r->pid());
-        spdlog::info("runner baseline on {}: {} MiB of device memory per process (NVML)", cfg_.device_id, baseline_ >> 20);
+        spdlog::info("runner baseline on {}: {} MiB of device memory per process (NVML)", cfg_.device_id,
+                     baseline_ >> 20);
         // The pre-spawned runner then creates its GPU context early, so that a load does not
         // wait for the driver; the ledger holds those bytes for good. Only where they are small
         // next to the budget (≤ 2%): on a small budget they would crowd out a model.
@@ -73,8 +74,9 @@ Runner::SnapshotHooks ModelManager::snapshot_hooks(const Instance& inst) {
     s.state = std::move(state);
     keep_snapshot(std::move(s));
   };
-  hooks.find = [this, key, n_ctx](const std::vector<int32_t>& prompt, size_t have)
-      -> std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const SharedBlob>>> {
+  hooks.find = [this, key, n_ctx](
+                   const std::vector<int32_t>& prompt,
+                   size_t have) -> std::optional<std::pair<std::vector<int32_t>, std::shared_ptr<const SharedBlob>>> {
     // Worth a transfer only when it covers clearly more than the runner's slots already do.
     auto s = snapshots_.best_match(key, n_ctx, prompt, have + kSnapshotMinGain);
     if (disk_) {
@@ -117,7 +119,8 @@ void ModelManager::on_runner_exit(const std::string& name, Runner& r) {
   std::string reason = r.exit_reason();
   inst.runner.reset();
   const auto* st = machine_.find(name);
-  if (st && mem::on_device(st->tier) && !stopping_) spdlog::warn("runner for '{}' (pid {}) is gone: {}", name, r.pid(), reason);
+  if (st && mem::on_device(st->tier) && !stopping_)
+    spdlog::warn("runner for '{}' (pid {}) is gone: {}", name, r.pid(), reason);
   feed(mem::RunnerExited{name});
 }
 

@@ -61,7 +61,8 @@ void ModelRegistry::refresh_locked() {
       struct stat st {};
       if (::stat(de.path().c_str(), &st) != 0) continue;
       int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-      if (it != entries_.end() && it->second.file_size == static_cast<uint64_t>(st.st_size) && it->second.mtime_ns == mtime)
+      if (it != entries_.end() && it->second.file_size == static_cast<uint64_t>(st.st_size) &&
+          it->second.mtime_ns == mtime)
         continue;
       ModelEntry e;
       e.name = name;

@@ -16,7 +16,6 @@
 
 namespace ebb::supervisor {
 
-
 struct ModelEntry {
   std::string name;
   std::string path;

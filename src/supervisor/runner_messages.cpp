@@ -45,8 +45,10 @@ ReadyReport ReadyReport::from_json(const json& j) {
 
 CalibrationReport CalibrationReport::from_json(const json& j) {
   CalibrationReport r;
-  if (auto it = j.find("code_bytes"); it != j.end() && it->is_number()) r.code_bytes = it->get<uint64_t>();
-  else r.error = j.value("error", "no answer");
+  if (auto it = j.find("code_bytes"); it != j.end() && it->is_number())
+    r.code_bytes = it->get<uint64_t>();
+  else
+    r.error = j.value("error", "no answer");
   return r;
 }
 

@@ -17,9 +17,9 @@ struct LoadRequest {
   uint32_t num_batch = 512;
   uint32_t num_thread = 0;
   int32_t num_gpu = -1;
-  std::string kv_cache_type;      // empty: not chosen yet
+  std::string kv_cache_type;       // empty: not chosen yet
   std::optional<bool> flash_attn;  // unset: llama.cpp's auto (sent as null)
-  bool prompt_cache = false;      // sent only when set, so a dry run's params stay as they were
+  bool prompt_cache = false;       // sent only when set, so a dry run's params stay as they were
 
   nlohmann::json to_json() const;
   static LoadRequest from_json(const nlohmann::json& j);

@@ -79,7 +79,8 @@ void RunnerProcess::reader_loop() {
   try {
     while (auto f = proto::read_frame(fd_, dec)) {
       if (f->kind != proto::FrameKind::Json) {
-        if (f->blob && pending_snapshot_ && hooks_.on_snapshot) hooks_.on_snapshot(*pending_snapshot_, std::move(f->blob));
+        if (f->blob && pending_snapshot_ && hooks_.on_snapshot)
+          hooks_.on_snapshot(*pending_snapshot_, std::move(f->blob));
         pending_snapshot_.reset();
         continue;
       }
@@ -131,8 +132,7 @@ void RunnerProcess::on_message(const json& m) {
     case Msg::Accepted:
     case Msg::Done:
     case Msg::Embeddings:
-    case Msg::Error:
-      return end_stream(m.value("id", uint64_t{0}), type, m);
+    case Msg::Error: return end_stream(m.value("id", uint64_t{0}), type, m);
     case Msg::Snapshot: {
       auto tokens = m.find("tokens");  // no copy of the token list for a log line
       spdlog::debug("runner {}: snapshot of {} tokens", pid_, tokens != m.end() ? tokens->size() : 0);
@@ -266,8 +266,8 @@ ReadyReport RunnerProcess::load(const LoadRequest& request, Timeout timeout) {
 
 ReadyReport RunnerProcess::create_context(uint32_t num_ctx, Timeout timeout) {
   uint64_t id = send_control(Msg::CreateContext, {{"num_ctx", num_ctx}});
-  return ReadyReport::from_json(await_typed(id, Msg::Ready, timeout, "runner did not answer 'ready' within " +
-                                                                        std::to_string(timeout.count()) + " ms"));
+  return ReadyReport::from_json(await_typed(
+      id, Msg::Ready, timeout, "runner did not answer 'ready' within " + std::to_string(timeout.count()) + " ms"));
 }
 
 // The runner refuses ("busy") while a request is still queued or running in it. Every request it

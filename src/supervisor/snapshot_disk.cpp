@@ -10,8 +10,8 @@
 #include <functional>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 namespace ebb::supervisor {
 
@@ -25,7 +25,8 @@ constexpr size_t kMagicLen = sizeof kMagic - 1;
 constexpr uint32_t kMaxHeader = 64u << 20;
 
 std::string file_name(const memory::Snapshot& s) {
-  std::string id = fmt::format("{}\n{}\n{}\n{}\n{}\n", s.key.path, s.key.file_size, s.key.mtime_ns, s.key.kv_type, s.n_ctx);
+  std::string id =
+      fmt::format("{}\n{}\n{}\n{}\n{}\n", s.key.path, s.key.file_size, s.key.mtime_ns, s.key.kv_type, s.n_ctx);
   for (int32_t t : s.tokens) id += std::to_string(t) + ",";
   return fmt::format("{:016x}.ebbkv", std::hash<std::string>{}(id));
 }
@@ -148,8 +149,9 @@ void SnapshotDisk::writer_loop() {
 void SnapshotDisk::write(const memory::Snapshot& s) {
   std::string_view state = s.state->view();
   if (state.size() > budget_) return;
-  json h = {{"path", s.key.path},    {"file_size", s.key.file_size}, {"mtime_ns", s.key.mtime_ns}, {"kv_type", s.key.kv_type},
-            {"n_ctx", s.n_ctx},      {"tokens", s.tokens},           {"state_bytes", state.size()}};
+  json h = {
+      {"path", s.key.path}, {"file_size", s.key.file_size}, {"mtime_ns", s.key.mtime_ns}, {"kv_type", s.key.kv_type},
+      {"n_ctx", s.n_ctx},   {"tokens", s.tokens},           {"state_bytes", state.size()}};
   std::string header = h.dump();
   std::string head(kMagic, kMagicLen);
   uint32_t n = static_cast<uint32_t>(header.size());
@@ -200,12 +202,13 @@ void SnapshotDisk::add_entry(Entry e) {
 }
 
 std::optional<memory::Snapshot> SnapshotDisk::best_match(const memory::SnapshotKey& key, uint32_t n_ctx,
-                                                        const std::vector<int32_t>& prompt, size_t min_prefix) {
+                                                         const std::vector<int32_t>& prompt, size_t min_prefix) {
   Entry found;
   {
     std::lock_guard lk(mu_);
     size_t best_len = 0, queued_len = 0;
-    auto best = memory::longest_prefix_match(entries_.begin(), entries_.end(), key, n_ctx, prompt, min_prefix, best_len);
+    auto best =
+        memory::longest_prefix_match(entries_.begin(), entries_.end(), key, n_ctx, prompt, min_prefix, best_len);
     // One still waiting to be written is still in memory; it wins only when it is longer.
     auto queued = memory::longest_prefix_match(queue_.begin(), queue_.end(), key, n_ctx, prompt,
                                                std::max(min_prefix, best_len + 1), queued_len);
@@ -222,7 +225,8 @@ std::optional<memory::Snapshot> SnapshotDisk::best_match(const memory::SnapshotK
   memory::Snapshot s;
   try {
     auto blob = SharedBlob::create(found.state_bytes, "ebb-kv-snapshot");
-    bool ok = read_all(fd, reinterpret_cast<char*>(blob->data()), found.state_bytes, static_cast<off_t>(found.state_offset));
+    bool ok =
+        read_all(fd, reinterpret_cast<char*>(blob->data()), found.state_bytes, static_cast<off_t>(found.state_offset));
     ::close(fd);
     fd = -1;
     if (!ok) throw std::runtime_error("short read");

@@ -32,8 +32,8 @@ class SnapshotDisk {
   void store(memory::Snapshot s);
   // The stored snapshot with the longest common prefix (at least `min_prefix`) whose key matches
   // and whose n_ctx is at least `n_ctx`, read back into shared memory. Unreadable: nullopt.
-  std::optional<memory::Snapshot> best_match(const memory::SnapshotKey& key, uint32_t n_ctx, const std::vector<int32_t>& prompt,
-                                             size_t min_prefix);
+  std::optional<memory::Snapshot> best_match(const memory::SnapshotKey& key, uint32_t n_ctx,
+                                             const std::vector<int32_t>& prompt, size_t min_prefix);
   bool has_any(const memory::SnapshotKey& key) const;
   // Waits until every queued snapshot is on disk.
   void flush();

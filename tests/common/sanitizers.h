@@ -15,7 +15,7 @@ inline constexpr bool kSanitized = false;
 }  // namespace ebb::test
 
 // In a test body: skips the test in a sanitizer build, saying why.
-#define EBB_SKIP_RSS_CHECKS_UNDER_SANITIZERS()                                                               \
-  do {                                                                                                       \
+#define EBB_SKIP_RSS_CHECKS_UNDER_SANITIZERS()                                                              \
+  do {                                                                                                      \
     if (::ebb::test::kSanitized) GTEST_SKIP() << "asserts RSS figures, which ASan's shadow memory changes"; \
   } while (0)

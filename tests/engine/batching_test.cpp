@@ -99,7 +99,8 @@ const std::string kPrompt = "The quick brown fox jumps over the lazy dog and kee
 
 std::vector<std::string> crowd() {
   std::vector<std::string> prompts = {kPrompt};
-  for (int i = 1; i < kSeqs; ++i) prompts.push_back("another request number " + std::to_string(i) + std::string(i * 3, 'x'));
+  for (int i = 1; i < kSeqs; ++i)
+    prompts.push_back("another request number " + std::to_string(i) + std::string(i * 3, 'x'));
   return prompts;
 }
 

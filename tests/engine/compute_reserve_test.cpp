@@ -18,7 +18,8 @@ using engine::Token;
 
 std::vector<Token> long_prompt(const Engine& e, size_t n) {
   std::string text;
-  for (int i = 0; text.size() < n * 8; ++i) text += "A river " + std::to_string(i) + " runs past the old mill by the hill. ";
+  for (int i = 0; text.size() < n * 8; ++i)
+    text += "A river " + std::to_string(i) + " runs past the old mill by the hill. ";
   std::vector<Token> t = e.tokenize(text, true);
   EXPECT_GE(t.size(), n);
   t.resize(n);

@@ -19,7 +19,8 @@ std::string make_file(uint64_t bytes) {
   const std::string path = (dir / ("f" + std::to_string(bytes))).string();
   std::ofstream out(path, std::ios::binary);
   std::string block(1 << 20, 'x');
-  for (uint64_t done = 0; done < bytes; done += block.size()) out.write(block.data(), static_cast<std::streamsize>(std::min<uint64_t>(block.size(), bytes - done)));
+  for (uint64_t done = 0; done < bytes; done += block.size())
+    out.write(block.data(), static_cast<std::streamsize>(std::min<uint64_t>(block.size(), bytes - done)));
   return path;
 }
 

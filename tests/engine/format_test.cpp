@@ -83,7 +83,6 @@ class FormatTest : public ::testing::Test {
 std::string FormatTest::dir_;
 Engine* FormatTest::engine_ = nullptr;
 
-
 SamplingOptions greedy() {
   SamplingOptions o;
   o.temperature = 0.0f;
@@ -98,7 +97,8 @@ TEST(FormatGrammar, FreeTextHasNoGrammar) {
 TEST(FormatGrammar, JsonAndSchemasBecomeGbnf) {
   std::string any = format_grammar("json");
   EXPECT_NE(any.find("root ::= object"), std::string::npos) << any;
-  std::string schema = format_grammar(json::parse(R"({"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]})"));
+  std::string schema =
+      format_grammar(json::parse(R"({"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]})"));
   EXPECT_NE(schema.find("root ::="), std::string::npos) << schema;
   EXPECT_NE(schema.find("\\\"a\\\""), std::string::npos) << schema;
 }

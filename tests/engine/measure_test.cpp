@@ -17,12 +17,14 @@ json measure(const json& params, int* rc) {
 
 // q4_0 adds a CPU_REPACK buffer (repacked weights, allocated) next to the mmapped ones.
 TEST(Measure, DryRunEqualsRealLoad) {
-  for (auto [quant, num_ctx, num_parallel] : {std::tuple{"q8_0", 1024u, 1u}, std::tuple{"q8_0", 1024u, 2u},
-                                              std::tuple{"q8_0", 8192u, 1u}, std::tuple{"q8_0", 8192u, 2u},
-                                              std::tuple{"q4_0", 2048u, 2u}}) {
+  for (auto [quant, num_ctx, num_parallel] :
+       {std::tuple{"q8_0", 1024u, 1u}, std::tuple{"q8_0", 1024u, 2u}, std::tuple{"q8_0", 8192u, 1u},
+        std::tuple{"q8_0", 8192u, 2u}, std::tuple{"q4_0", 2048u, 2u}}) {
     {
-      SCOPED_TRACE(std::string(quant) + " num_ctx " + std::to_string(num_ctx) + " num_parallel " + std::to_string(num_parallel));
-      json params = {{"path", model_20m(quant)}, {"num_ctx", num_ctx}, {"num_parallel", num_parallel}, {"num_thread", 2}};
+      SCOPED_TRACE(std::string(quant) + " num_ctx " + std::to_string(num_ctx) + " num_parallel " +
+                   std::to_string(num_parallel));
+      json params = {
+          {"path", model_20m(quant)}, {"num_ctx", num_ctx}, {"num_parallel", num_parallel}, {"num_thread", 2}};
       int rc = -1;
       json dry = measure(params, &rc);
       ASSERT_EQ(rc, 0) << dry.dump();

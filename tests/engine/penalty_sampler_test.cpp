@@ -29,7 +29,8 @@ std::vector<float> applied(llama_sampler* s, std::vector<llama_token_data> c) {
 }
 
 TEST(PenaltySampler, MatchesLlamaCppAsTheWindowSlides) {
-  for (auto [repeat, frequency, presence] : {std::tuple{1.1f, 0.0f, 0.0f}, std::tuple{1.3f, 0.2f, 0.5f}, std::tuple{1.0f, 0.1f, 0.0f}}) {
+  for (auto [repeat, frequency, presence] :
+       {std::tuple{1.1f, 0.0f, 0.0f}, std::tuple{1.3f, 0.2f, 0.5f}, std::tuple{1.0f, 0.1f, 0.0f}}) {
     const int32_t last_n = 16;
     llama_sampler* ours = ebb::engine::make_penalty_sampler(kVocab, last_n, repeat, frequency, presence);
     llama_sampler* theirs = llama_sampler_init_penalties(kVocab, last_n, repeat, frequency, presence);

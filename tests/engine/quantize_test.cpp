@@ -117,7 +117,8 @@ TEST_F(QuantizeTest, RefusesBadInput) {
   EXPECT_NE(error_of(spec(in, in, "q4_0")).find("different file"), std::string::npos);
   EXPECT_NE(error_of(spec(in, path("nodir/o.gguf"), "q4_0")).find("no such directory"), std::string::npos);
   quantize_file(spec(in, path("q8.gguf"), "q8_0"));
-  EXPECT_NE(error_of(spec(path("q8.gguf"), path("o.gguf"), "q4_0")).find("already quantized (Q8_0)"), std::string::npos);
+  EXPECT_NE(error_of(spec(path("q8.gguf"), path("o.gguf"), "q4_0")).find("already quantized (Q8_0)"),
+            std::string::npos);
   EXPECT_FALSE(fs::exists(path("o.gguf")));
   EXPECT_THROW(inspect_model(path("text.gguf"), 1024), QuantizeError);
 }

@@ -11,8 +11,11 @@ namespace {
 constexpr double kMiB = 1048576.0;
 
 json params(uint32_t num_ctx, uint32_t num_parallel = 1, bool flash_attn = false) {
-  return {{"path", model_20m()},   {"num_ctx", num_ctx},       {"num_parallel", num_parallel},
-          {"num_thread", 2}, {"flash_attn", flash_attn}};
+  return {{"path", model_20m()},
+          {"num_ctx", num_ctx},
+          {"num_parallel", num_parallel},
+          {"num_thread", 2},
+          {"flash_attn", flash_attn}};
 }
 
 const json kGreedy = {{"temperature", 0}, {"num_predict", 16}};
@@ -83,10 +86,11 @@ TEST_P(ReleaseAndRestore, SnapshotsFreeMemoryAndRestoreExactly) {
   EXPECT_EQ(released["memory"]["weights"], ready["memory"]["weights"]);
   const uint64_t rss_after = released["process"]["rss"];
   const double drop = double(rss_before) - double(rss_after);
-  std::printf("[release] flash_attn %d: kv %.1f MiB + compute %.1f MiB; RSS %.1f -> %.1f MiB (drop %.1f MiB = %.0f%%); "
-              "snapshot of %zu tokens: %.2f MiB\n",
-              flash_attn, kv / kMiB, compute / kMiB, rss_before / kMiB, rss_after / kMiB, drop / kMiB, 100 * drop / double(kv + compute),
-              cached, blob->blob->size() / kMiB);
+  std::printf(
+      "[release] flash_attn %d: kv %.1f MiB + compute %.1f MiB; RSS %.1f -> %.1f MiB (drop %.1f MiB = %.0f%%); "
+      "snapshot of %zu tokens: %.2f MiB\n",
+      flash_attn, kv / kMiB, compute / kMiB, rss_before / kMiB, rss_after / kMiB, drop / kMiB,
+      100 * drop / double(kv + compute), cached, blob->blob->size() / kMiB);
   // KV pages are zeroed lazily (engine/lazy_zero_clear.cpp): only the cells written are resident,
   // here slot 0's `cached` cells of 2 x 8192, and those must come back.
   const double kv_resident = double(kv) * double(cached) / (8192.0 * 2);
@@ -131,11 +135,12 @@ TEST_P(ReleaseAndRestore, SnapshotsFreeMemoryAndRestoreExactly) {
   } else if (text2 != text3) {
     std::printf("[restore] flash_attn: cold text differs: '%s' vs '%s'\n", text2.c_str(), text3.c_str());
   }
-  std::printf("[restore] flash_attn %d, %zu-token prompt: restored %d tokens in %.2f ms, prefilled %d in %.1f ms; "
-              "cold prefill of %zu tokens %.1f ms\n",
-              flash_attn, prompt2_tokens, restored, done2["restore_duration"].get<double>() / 1e6, evaluated,
-              done2["prompt_eval_duration"].get<double>() / 1e6, prompt2_tokens,
-              done3["prompt_eval_duration"].get<double>() / 1e6);
+  std::printf(
+      "[restore] flash_attn %d, %zu-token prompt: restored %d tokens in %.2f ms, prefilled %d in %.1f ms; "
+      "cold prefill of %zu tokens %.1f ms\n",
+      flash_attn, prompt2_tokens, restored, done2["restore_duration"].get<double>() / 1e6, evaluated,
+      done2["prompt_eval_duration"].get<double>() / 1e6, prompt2_tokens,
+      done3["prompt_eval_duration"].get<double>() / 1e6);
 }
 
 INSTANTIATE_TEST_SUITE_P(RunnerProtocol, ReleaseAndRestore, ::testing::Bool(),

@@ -15,7 +15,11 @@ namespace ebb::test {
 namespace {
 
 json params(const std::string& path, uint32_t num_ctx = 512, uint32_t num_parallel = 2, uint32_t num_batch = 512) {
-  return {{"path", path}, {"num_ctx", num_ctx}, {"num_parallel", num_parallel}, {"num_batch", num_batch}, {"num_thread", 2}};
+  return {{"path", path},
+          {"num_ctx", num_ctx},
+          {"num_parallel", num_parallel},
+          {"num_batch", num_batch},
+          {"num_thread", 2}};
 }
 
 const json kGreedy = {{"temperature", 0}, {"repeat_penalty", 1.0}, {"num_predict", 12}};
@@ -49,7 +53,8 @@ const std::string& embedding_model() {
 // llama.cpp's own mean pooling of the whole input in one decode: the reference.
 std::vector<float> reference_embedding(const std::string& path, const std::string& text, int* n_tokens) {
   auto mp = llama_model_default_params();
-  std::unique_ptr<llama_model, decltype(&llama_model_free)> model(llama_model_load_from_file(path.c_str(), mp), llama_model_free);
+  std::unique_ptr<llama_model, decltype(&llama_model_free)> model(llama_model_load_from_file(path.c_str(), mp),
+                                                                  llama_model_free);
   auto cp = llama_context_default_params();
   cp.n_ctx = 1024;
   cp.n_batch = cp.n_ubatch = 1024;

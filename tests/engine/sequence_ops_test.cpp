@@ -43,9 +43,10 @@ class SequenceOps : public ::testing::Test {
   void SetUp() override {
     if (!engine_->has_context()) engine_->create_context();
     for (int s = 0; s < 3; ++s) engine_->clear_sequence(s);
-    text_ = engine_->tokenize("The quick brown fox jumps over the lazy dog near the bank of a slow river "
-                              "while the miller sings an old song about wheat and stones",
-                              true);
+    text_ = engine_->tokenize(
+        "The quick brown fox jumps over the lazy dog near the bank of a slow river "
+        "while the miller sings an old song about wheat and stones",
+        true);
     ASSERT_GE(text_.size(), 30u);
   }
 

@@ -13,7 +13,10 @@ using json = nlohmann::json;
 // A GPU load as llama.cpp reports it: weights on the GPU and mapped from the file there, token
 // embeddings in host memory, the pinned output buffer on the host.
 const json kGpuReport = {
-    {"weights", 1000}, {"kv", 300}, {"compute", 80}, {"heap", 6},
+    {"weights", 1000},
+    {"kv", 300},
+    {"compute", 80},
+    {"heap", 6},
     {"buffers", json::array({{{"buffer", "CUDA0"}, {"weights", 900}, {"kv", 300}, {"compute", 70}},
                              {{"buffer", "CPU_Mapped"}, {"weights", 100}, {"kv", 0}, {"compute", 0}},
                              {{"buffer", "CUDA_Host"}, {"weights", 0}, {"kv", 0}, {"compute", 10}}})}};
@@ -38,7 +41,9 @@ TEST(DeviceShare, OnAGpuOnlyItsOwnBuffersCount) {
 }
 
 TEST(DeviceShare, ItsMappedBufferCountsButNotAnotherGpus) {
-  json report = {{"weights", 0}, {"kv", 0}, {"compute", 0},
+  json report = {{"weights", 0},
+                 {"kv", 0},
+                 {"compute", 0},
                  {"buffers", json::array({{{"buffer", "CUDA0_Mapped"}, {"weights", 50}, {"kv", 0}, {"compute", 0}},
                                           {{"buffer", "CUDA1"}, {"weights", 70}, {"kv", 5}, {"compute", 5}},
                                           {{"buffer", "CUDA01"}, {"weights", 9}, {"kv", 0}, {"compute", 0}}})}};

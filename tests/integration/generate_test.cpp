@@ -50,7 +50,8 @@ TEST_F(Generate, ListenBacklogHoldsABurstOfClients) {
 }
 
 TEST_F(Generate, StreamsNdjsonWithFinalStats) {
-  auto lines = server_->stream("/api/generate", {{"model", "tiny"}, {"prompt", "Tell me a story"}, {"options", greedy}});
+  auto lines =
+      server_->stream("/api/generate", {{"model", "tiny"}, {"prompt", "Tell me a story"}, {"options", greedy}});
   ASSERT_GE(lines.size(), 2u);
   std::string text;
   for (size_t i = 0; i + 1 < lines.size(); ++i) {
@@ -62,7 +63,8 @@ TEST_F(Generate, StreamsNdjsonWithFinalStats) {
   EXPECT_EQ(last["done_reason"], "length");
   EXPECT_EQ(last["eval_count"], 16);
   EXPECT_GT(last["prompt_eval_count"].get<int>(), 0);
-  for (const char* k : {"total_duration", "load_duration", "prompt_eval_duration", "eval_duration"}) EXPECT_TRUE(last[k].is_number_integer()) << k;
+  for (const char* k : {"total_duration", "load_duration", "prompt_eval_duration", "eval_duration"})
+    EXPECT_TRUE(last[k].is_number_integer()) << k;
   EXPECT_GT(last["total_duration"].get<int64_t>(), last["eval_duration"].get<int64_t>());
   EXPECT_FALSE(text.empty());
 }
@@ -84,7 +86,9 @@ TEST_F(Generate, StreamedTextIsTheUnstreamedText) {
 }
 
 TEST_F(Generate, ChatStreamsMessages) {
-  json body = {{"model", "tiny"}, {"messages", {{{"role", "system"}, {"content", "be brief"}}, {{"role", "user"}, {"content", "hi"}}}}, {"options", greedy}};
+  json body = {{"model", "tiny"},
+               {"messages", {{{"role", "system"}, {"content", "be brief"}}, {{"role", "user"}, {"content", "hi"}}}},
+               {"options", greedy}};
   auto lines = server_->stream("/api/chat", body);
   ASSERT_GE(lines.size(), 2u);
   EXPECT_EQ(lines[0]["message"]["role"], "assistant");
@@ -94,12 +98,16 @@ TEST_F(Generate, ChatStreamsMessages) {
 }
 
 TEST_F(Generate, StreamFalseGivesOneObject) {
-  auto [status, text] = server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "abc"}, {"stream", false}, {"options", greedy}});
+  auto [status, text] =
+      server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "abc"}, {"stream", false}, {"options", greedy}});
   ASSERT_EQ(status, 200);
   auto j = json::parse(text);  // exactly one JSON document
   EXPECT_TRUE(j["done"].get<bool>());
   EXPECT_FALSE(j["response"].get<std::string>().empty());
-  auto [cs, ctext] = server_->post("/api/chat", {{"model", "tiny"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}, {"stream", false}, {"options", greedy}});
+  auto [cs, ctext] = server_->post("/api/chat", {{"model", "tiny"},
+                                                 {"messages", {{{"role", "user"}, {"content", "x"}}}},
+                                                 {"stream", false},
+                                                 {"options", greedy}});
   ASSERT_EQ(cs, 200);
   EXPECT_FALSE(json::parse(ctext)["message"]["content"].get<std::string>().empty());
 }
@@ -113,16 +121,22 @@ TEST_F(Generate, SameSeedSameText) {
   json other = body;
   other["options"]["seed"] = 43;
   EXPECT_NE(a, server_->generate_text(other)) << "a different seed should sample differently";
-  json zero = {{"model", "tiny"}, {"prompt", "Once upon a time"}, {"options", {{"temperature", 0}, {"num_predict", 24}}}};
+  json zero = {
+      {"model", "tiny"}, {"prompt", "Once upon a time"}, {"options", {{"temperature", 0}, {"num_predict", 24}}}};
   EXPECT_EQ(server_->generate_text(zero), server_->generate_text(zero));
 }
 
 TEST_F(Generate, GreedyMatchesDirectLlamaCpp) {
   const std::string prompt = "The quick brown fox jumps over the lazy dog";
-  json body = {{"model", "tiny"}, {"prompt", prompt}, {"raw", true},
-               {"options", {{"temperature", 0}, {"repeat_penalty", 1.0}, {"num_predict", 32}, {"num_ctx", 4096}, {"num_batch", 512}}}};
+  json body = {
+      {"model", "tiny"},
+      {"prompt", prompt},
+      {"raw", true},
+      {"options",
+       {{"temperature", 0}, {"repeat_penalty", 1.0}, {"num_predict", 32}, {"num_ctx", 4096}, {"num_batch", 512}}}};
   std::string ebb_text = server_->generate_text(body);
-  std::string direct = run_capture(std::string(LLAMA_DIRECT_BIN) + " " + (models_dir() / "tiny.gguf").string() + " '" + prompt + "' 32 4096 512");
+  std::string direct = run_capture(std::string(LLAMA_DIRECT_BIN) + " " + (models_dir() / "tiny.gguf").string() + " '" +
+                                   prompt + "' 32 4096 512");
   EXPECT_FALSE(direct.empty());
   EXPECT_EQ(ebb_text, direct);
 }
@@ -132,7 +146,8 @@ TEST_F(Generate, ConcurrentRequestsToOneSlotAllComplete) {
   std::atomic<int> ok{0};
   for (int i = 0; i < 4; ++i)
     clients.emplace_back([&, i] {
-      json body = {{"model", "tiny2"}, {"prompt", "client " + std::to_string(i)}, {"stream", false}, {"options", greedy}};
+      json body = {
+          {"model", "tiny2"}, {"prompt", "client " + std::to_string(i)}, {"stream", false}, {"options", greedy}};
       if (server_->post("/api/generate", body).first == 200) ++ok;
     });
   for (auto& t : clients) t.join();
@@ -151,7 +166,9 @@ TEST_F(Generate, BadRequestsAre400) {
   EXPECT_EQ(server_->post_raw("/api/generate", "{not json").first, 400);
   EXPECT_EQ(server_->post_raw("/api/generate", "[1,2]").first, 400);
   EXPECT_EQ(server_->post("/api/generate", {{"prompt", "no model"}}).first, 400);
-  EXPECT_EQ(server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"temperature", "hot"}}}}).first, 400);
+  EXPECT_EQ(
+      server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"temperature", "hot"}}}}).first,
+      400);
   EXPECT_EQ(server_->post("/api/chat", {{"model", "tiny"}, {"messages", "hello"}}).first, 400);
 }
 
@@ -160,7 +177,8 @@ TEST_F(Generate, CorruptGgufFailsCleanlyWhileOthersServe) {
   for (const auto& m : tags["models"]) EXPECT_NE(m["name"], "corrupt:latest");
   auto [status, text] = server_->post("/api/generate", {{"model", "corrupt"}, {"prompt", "x"}});
   EXPECT_EQ(status, 500);
-  EXPECT_NE(json::parse(text)["error"].get<std::string>().find("model 'corrupt' could not be loaded"), std::string::npos);
+  EXPECT_NE(json::parse(text)["error"].get<std::string>().find("model 'corrupt' could not be loaded"),
+            std::string::npos);
   EXPECT_FALSE(server_->generate_text({{"model", "tiny2"}, {"prompt", "still fine"}, {"options", greedy}}).empty());
 }
 
@@ -184,7 +202,8 @@ TEST_F(Generate, TagsAndPs) {
 
 TEST_F(Generate, RunnerKilledFailsRequestAndReloads) {
   Server s;
-  int fd = send_generate_raw(s.port(), {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"num_predict", 100000}, {"temperature", 0}}}});
+  int fd = send_generate_raw(
+      s.port(), {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"num_predict", 100000}, {"temperature", 0}}}});
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(read_first_chunk(fd)) << "the runner is generating";
   for (pid_t p : runner_pids(s.pid())) ::kill(p, SIGKILL);
@@ -193,7 +212,8 @@ TEST_F(Generate, RunnerKilledFailsRequestAndReloads) {
   const size_t error = rest.rfind("{\"error\"");
   ASSERT_NE(error, std::string::npos) << rest;
   EXPECT_NE(rest.find("signal 9", error), std::string::npos) << rest.substr(error);
-  EXPECT_EQ(rest.find("\"response\"", error), std::string::npos) << "the error is the last line: " << rest.substr(error);
+  EXPECT_EQ(rest.find("\"response\"", error), std::string::npos)
+      << "the error is the last line: " << rest.substr(error);
   // The next request reloads the model.
   EXPECT_FALSE(s.generate_text({{"model", "tiny"}, {"prompt", "again"}, {"options", greedy}}).empty());
 }
@@ -211,7 +231,8 @@ TEST_F(Generate, TheNextSpareWaitsForTheRequestToEnd) {
   };
   s.generate_text({{"model", "tiny2"}, {"prompt", "x"}, {"options", greedy}});
   ASSERT_TRUE(wait_until([&] { return runner_pids(s.pid()).size() == 2; })) << "tiny2's runner and a spare";
-  int fd = send_generate_raw(s.port(), {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"num_predict", 100000}, {"temperature", 0}}}});
+  int fd = send_generate_raw(
+      s.port(), {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"num_predict", 100000}, {"temperature", 0}}}});
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(read_first_chunk(fd));
   // The timer thread, which starts spares, also releases tiny2's KV, at a deadline after tiny's

@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "serve_fixture.h"
 #include "../common/sanitizers.h"
 #include "common/process_memory.h"
+#include "serve_fixture.h"
 
 namespace ebb::test {
 namespace {
@@ -46,9 +46,11 @@ void generate(const Server& s, const std::string& model, json options = kGreedy,
 const fs::path& kv_models() {
   static fs::path dir = [] {
     fs::path d = scratch_dir("ebb-test-kv");
-    run_capture(std::string(EBB_BIN) + " synth --out " + (d / "kvbig.gguf").string() + " --params 20M --ctx 16384 >/dev/null");
+    run_capture(std::string(EBB_BIN) + " synth --out " + (d / "kvbig.gguf").string() +
+                " --params 20M --ctx 16384 >/dev/null");
     for (const char* n : {"a", "b", "c", "d"})
-      run_capture(std::string(EBB_BIN) + " synth --out " + (d / (std::string(n) + ".gguf")).string() + " --params 20M --seed 3 >/dev/null");
+      run_capture(std::string(EBB_BIN) + " synth --out " + (d / (std::string(n) + ".gguf")).string() +
+                  " --params 20M --seed 3 >/dev/null");
     return d;
   }();
   return dir;
@@ -60,7 +62,9 @@ TEST(Memory, ReleaseKvReturnsTheBytesToTheOs) {
   // A prompt longer than one batch, so that the compute buffer is used in full.
   std::string long_prompt;
   for (int i = 0; i < 300; ++i) long_prompt += "memory pages " + std::to_string(i) + " ";
-  json body = {{"model", "kvbig"}, {"prompt", long_prompt}, {"stream", false},
+  json body = {{"model", "kvbig"},
+               {"prompt", long_prompt},
+               {"stream", false},
                {"options", {{"num_ctx", 16384}, {"num_predict", 4}, {"temperature", 0}}}};
   auto [gen_status, gen_text] = s.post("/api/generate", body);
   ASSERT_EQ(gen_status, 200) << gen_text;
@@ -91,8 +95,8 @@ TEST(Memory, ReleaseKvReturnsTheBytesToTheOs) {
               kv_resident / 1048576.0, compute / 1048576.0);
   EXPECT_GE(rss_before - rss_after, kv_resident * 8 / 10);
   EXPECT_LE(rss_after, weights + baseline + kv_resident / 2)
-      << "rss " << rss_before << " -> " << rss_after << ", weights " << weights << ", baseline " << baseline
-      << ", kv " << kv << " (" << cells << " cells written: " << kv_resident << "), compute " << compute;
+      << "rss " << rss_before << " -> " << rss_after << ", weights " << weights << ", baseline " << baseline << ", kv "
+      << kv << " (" << cells << " cells written: " << kv_resident << "), compute " << compute;
   // The accounting follows: the device's used bytes no longer include the KV.
   auto mem = memory_model(s, "kvbig");
   EXPECT_EQ(mem["kv_bytes"], 0);
@@ -171,9 +175,9 @@ TEST(Memory, FootprintsHoldTheModelsHeapAndTheRunnersCodePages) {
   generate(s, "b", small);
   json b = ps_entry(s, "b");
   EXPECT_EQ(b["baseline_bytes"], a["baseline_bytes"]);
-  EXPECT_EQ(b["estimated_bytes"].get<uint64_t>(), b["weights_bytes"].get<uint64_t>() + b["kv_bytes"].get<uint64_t>() +
-                                                        b["compute_bytes"].get<uint64_t>() + b["baseline_bytes"].get<uint64_t>() +
-                                                        b["heap_bytes"].get<uint64_t>());
+  EXPECT_EQ(b["estimated_bytes"].get<uint64_t>(),
+            b["weights_bytes"].get<uint64_t>() + b["kv_bytes"].get<uint64_t>() + b["compute_bytes"].get<uint64_t>() +
+                b["baseline_bytes"].get<uint64_t>() + b["heap_bytes"].get<uint64_t>());
 }
 
 TEST(Memory, PinnedModelsAreNeverEvictedAnd503SaysWhy) {
@@ -187,7 +191,8 @@ TEST(Memory, PinnedModelsAreNeverEvictedAnd503SaysWhy) {
   json small = {{"num_ctx", 512}, {"num_predict", 2}, {"temperature", 0}};
   generate(s, "a", small);
   ASSERT_EQ(s.post("/api/models/pin", {{"model", "a"}}).first, 200);
-  auto [status, text] = s.post("/api/generate", {{"model", "b"}, {"prompt", "x"}, {"stream", false}, {"options", small}});
+  auto [status, text] =
+      s.post("/api/generate", {{"model", "b"}, {"prompt", "x"}, {"stream", false}, {"options", small}});
   EXPECT_EQ(status, 503);
   std::string err = json::parse(text)["error"];
   EXPECT_NE(err.find("needs"), std::string::npos) << err;
@@ -211,16 +216,21 @@ TEST(Memory, RequestsWaitForBusyModelsInABoundedQueue) {
   Server s({"--config", cfg.string(), "--device-memory", std::to_string(one * 3 / 2), "--headroom", "0"}, kv_models());
 
   // "a" stays busy: an endless stream (num_predict -1 fills 8192 cells) until the client leaves.
-  int stream = send_generate_raw(s.port(), {{"model", "a"}, {"prompt", "x"}, {"options", {{"num_ctx", 8192}, {"num_predict", -1}}}});
+  int stream = send_generate_raw(
+      s.port(), {{"model", "a"}, {"prompt", "x"}, {"options", {{"num_ctx", 8192}, {"num_predict", -1}}}});
   ASSERT_GE(stream, 0);
   ASSERT_TRUE(read_first_chunk(stream));
 
   // "b" needs a's bytes: it waits in the queue, the only place there is.
   std::pair<int, std::string> waited;
-  std::thread waiter([&] { waited = s.post("/api/generate", {{"model", "b"}, {"prompt", "x"}, {"stream", false}, {"options", big}}); });
-  EXPECT_TRUE(wait_until([&] { return s.get("/api/memory").value("waiting_requests", 0) == 1; }));  // no ASSERT: the thread must be joined
+  std::thread waiter([&] {
+    waited = s.post("/api/generate", {{"model", "b"}, {"prompt", "x"}, {"stream", false}, {"options", big}});
+  });
+  EXPECT_TRUE(wait_until(
+      [&] { return s.get("/api/memory").value("waiting_requests", 0) == 1; }));  // no ASSERT: the thread must be joined
   // The queue is full: "c" is refused at once.
-  auto [full_status, full_text] = s.post("/api/generate", {{"model", "c"}, {"prompt", "x"}, {"stream", false}, {"options", big}});
+  auto [full_status, full_text] =
+      s.post("/api/generate", {{"model", "c"}, {"prompt", "x"}, {"stream", false}, {"options", big}});
   EXPECT_EQ(full_status, 503);
   EXPECT_NE(full_text.find("too many requests waiting"), std::string::npos) << full_text;
   // "b" gives up after queue_timeout, with the reason.
@@ -253,7 +263,9 @@ TEST(Memory, ConcurrentRequestsNeverExceedTheBudget) {
     clients.emplace_back([&, i] {
       const char* models[] = {"a", "b", "c", "d"};
       for (int k = 0; !done; ++k) {
-        auto [status, text] = s.post("/api/generate", {{"model", models[(i + k) % 4]}, {"prompt", "x"}, {"stream", false},
+        auto [status, text] = s.post("/api/generate", {{"model", models[(i + k) % 4]},
+                                                       {"prompt", "x"},
+                                                       {"stream", false},
                                                        {"options", {{"num_ctx", 512}, {"num_predict", 2}}}});
         (status == 200 ? ok : status == 503 ? unavailable : other)++;
       }
@@ -340,7 +352,8 @@ TEST(Memory, TimersReleaseKvThenUnload) {
 }
 
 TEST(Memory, OnDemandPolicyDemotesAfterEachRequest) {
-  auto cfg = write_temp_file("[[model]]\nname = \"od\"\npath = \"" + (kv_models() / "a.gguf").string() + "\"\npolicy = \"on_demand\"\n");
+  auto cfg = write_temp_file("[[model]]\nname = \"od\"\npath = \"" + (kv_models() / "a.gguf").string() +
+                             "\"\npolicy = \"on_demand\"\n");
   Server s({"--device-memory", "4GiB", "--config", cfg.string()}, kv_models());
   generate(s, "od");
   EXPECT_TRUE(wait_until([&] { return tier_of(s, "od") == "host"; }));
@@ -351,9 +364,10 @@ TEST(Memory, OnDemandPolicyDemotesAfterEachRequest) {
 
 TEST(Memory, ResidentSetThatDoesNotFitFailsStartup) {
   auto cfg = write_temp_file("[[model]]\nname = \"r1\"\npath = \"" + (kv_models() / "a.gguf").string() +
-                          "\"\npolicy = \"resident\"\n[[model]]\nname = \"r2\"\npath = \"" + (kv_models() / "b.gguf").string() +
-                          "\"\npolicy = \"resident\"\n");
-  std::string out = run_capture_status(std::string(EBB_BIN) + " serve --host 127.0.0.1:0 --device-memory 64MiB --config " + cfg.string() + " 2>&1");
+                             "\"\npolicy = \"resident\"\n[[model]]\nname = \"r2\"\npath = \"" +
+                             (kv_models() / "b.gguf").string() + "\"\npolicy = \"resident\"\n");
+  std::string out = run_capture_status(
+      std::string(EBB_BIN) + " serve --host 127.0.0.1:0 --device-memory 64MiB --config " + cfg.string() + " 2>&1");
   EXPECT_NE(out.find("resident"), std::string::npos) << out;
   EXPECT_NE(out.find("MiB"), std::string::npos) << out;
   fs::remove(cfg);
@@ -361,7 +375,7 @@ TEST(Memory, ResidentSetThatDoesNotFitFailsStartup) {
 
 TEST(Memory, ResidentModelIsPreloadedAndNeverDemoted) {
   auto cfg = write_temp_file("[memory]\nkv_idle = \"1s\"\nkeep_alive = \"1s\"\n[[model]]\nname = \"res\"\npath = \"" +
-                          (kv_models() / "a.gguf").string() + "\"\npolicy = \"resident\"\n");
+                             (kv_models() / "a.gguf").string() + "\"\npolicy = \"resident\"\n");
   Server s({"--device-memory", "4GiB", "--config", cfg.string()}, kv_models());
   EXPECT_EQ(tier_of(s, "res"), "ready") << "preloaded at startup";
   generate(s, "res");
@@ -378,7 +392,9 @@ TEST(Memory, ResidentModelIsPreloadedAndNeverDemoted) {
 class FollowUp : public ::testing::Test {
  protected:
   static json chat(const Server& s, const json& messages) {
-    auto [status, text] = s.post("/api/chat", {{"model", "a"}, {"messages", messages}, {"stream", false},
+    auto [status, text] = s.post("/api/chat", {{"model", "a"},
+                                               {"messages", messages},
+                                               {"stream", false},
                                                {"options", {{"temperature", 0}, {"num_predict", 8}}}});
     EXPECT_EQ(status, 200) << text;
     return json::parse(text);

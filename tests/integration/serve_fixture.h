@@ -19,10 +19,10 @@
 
 #include <gtest/gtest.h>
 
-#include "../common/run_command.h"
-#include "../common/scratch_dir.h"
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include "../common/run_command.h"
+#include "../common/scratch_dir.h"
 
 namespace ebb::test {
 
@@ -44,8 +44,10 @@ inline std::string run_capture_status(const std::string& cmd) { return run_comma
 inline const fs::path& models_dir() {
   static fs::path dir = [] {
     fs::path d = scratch_dir("ebb-test-models");
-    run_capture(std::string(EBB_BIN) + " synth --out " + (d / "tiny.gguf").string() + " --params 20M --quant q8_0 --seed 1 >/dev/null");
-    run_capture(std::string(EBB_BIN) + " synth --out " + (d / "tiny2.gguf").string() + " --params 20M --quant q4_0 --seed 2 >/dev/null");
+    run_capture(std::string(EBB_BIN) + " synth --out " + (d / "tiny.gguf").string() +
+                " --params 20M --quant q8_0 --seed 1 >/dev/null");
+    run_capture(std::string(EBB_BIN) + " synth --out " + (d / "tiny2.gguf").string() +
+                " --params 20M --quant q4_0 --seed 2 >/dev/null");
     std::ofstream(d / "corrupt.gguf") << "GGUF this is not a real header";
     return d;
   }();
@@ -105,7 +107,9 @@ class Server {
     return c;
   }
   // POST returning status and body.
-  std::pair<int, std::string> post(const std::string& path, const json& body) const { return post_raw(path, body.dump()); }
+  std::pair<int, std::string> post(const std::string& path, const json& body) const {
+    return post_raw(path, body.dump());
+  }
   std::pair<int, std::string> post_raw(const std::string& path, const std::string& body) const {
     auto c = client();
     auto r = c.Post(path.c_str(), body, "application/json");

@@ -8,8 +8,8 @@
 #include <atomic>
 #include <cmath>
 
-#include "common/gguf_reader.h"
 #include "../common/json_prefix.h"
+#include "common/gguf_reader.h"
 #include "serve_fixture.h"
 
 namespace ebb::test {
@@ -22,7 +22,8 @@ const fs::path& embedding_model() {
   static const fs::path dir = scratch_dir("ebb-test-embed");
   static const fs::path path = [] {
     fs::path p = dir / "embed.gguf";
-    run_capture(std::string(EBB_BIN) + " synth --out " + p.string() + " --params 20M --quant q8_0 --seed 3 --embedding >/dev/null");
+    run_capture(std::string(EBB_BIN) + " synth --out " + p.string() +
+                " --params 20M --quant q8_0 --seed 3 --embedding >/dev/null");
     return p;
   }();
   return path;
@@ -48,10 +49,10 @@ class Serving : public ::testing::Test {
       return "[[model]]\nname = \"" + name + "\"\npath = \"" + path + "\"\n" + extra;
     };
     config_ = write_temp_file(model("par8", tiny, "num_ctx = 1024\nnum_parallel = 8\n") +
-                         model("one", tiny, "num_ctx = 8192\nnum_parallel = 1\n") +
-                         model("short", tiny, "num_ctx = 256\n") +
-                         model("smallbatch", tiny, "num_ctx = 1024\nnum_batch = 32\n") +
-                         model("emb", embedding_model().string(), "num_ctx = 512\n"));
+                              model("one", tiny, "num_ctx = 8192\nnum_parallel = 1\n") +
+                              model("short", tiny, "num_ctx = 256\n") +
+                              model("smallbatch", tiny, "num_ctx = 1024\nnum_batch = 32\n") +
+                              model("emb", embedding_model().string(), "num_ctx = 512\n"));
     server_ = new Server({"--config", config_.string()});
   }
   static void TearDownTestSuite() {
@@ -75,12 +76,16 @@ TEST_F(Serving, SchemaFormatGivesParseableJson) {
   const json schema = {{"type", "object"}, {"properties", {{"a", {{"type", "integer"}}}}}, {"required", {"a"}}};
   json opts = kGreedy;
   opts["num_predict"] = 64;
-  json r = ok("/api/generate", {{"model", "tiny"}, {"prompt", "give me a"}, {"format", schema}, {"stream", false}, {"options", opts}});
+  json r = ok("/api/generate",
+              {{"model", "tiny"}, {"prompt", "give me a"}, {"format", schema}, {"stream", false}, {"options", opts}});
   json parsed = json::parse(r.value("response", ""), nullptr, false);
   ASSERT_TRUE(parsed.is_object()) << r.dump();
   EXPECT_TRUE(parsed["a"].is_number_integer()) << r.dump();
   // Chat, streamed: the concatenated message is the JSON.
-  auto lines = server_->stream("/api/chat", {{"model", "tiny"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"format", schema}, {"options", opts}});
+  auto lines = server_->stream("/api/chat", {{"model", "tiny"},
+                                             {"messages", {{{"role", "user"}, {"content", "hi"}}}},
+                                             {"format", schema},
+                                             {"options", opts}});
   std::string text;
   for (const auto& l : lines)
     if (l.contains("message")) text += l["message"].value("content", "");
@@ -90,7 +95,8 @@ TEST_F(Serving, SchemaFormatGivesParseableJson) {
 TEST_F(Serving, JsonFormatGivesAJsonPrefixWhenCut) {
   json opts = kGreedy;
   opts["num_predict"] = 12;
-  json r = ok("/api/generate", {{"model", "tiny"}, {"prompt", "json please"}, {"format", "json"}, {"stream", false}, {"options", opts}});
+  json r = ok("/api/generate",
+              {{"model", "tiny"}, {"prompt", "json please"}, {"format", "json"}, {"stream", false}, {"options", opts}});
   std::string text = r.value("response", "");
   ASSERT_FALSE(text.empty());
   EXPECT_TRUE(is_json_prefix(text)) << text;
@@ -103,7 +109,8 @@ TEST_F(Serving, BadFormatsAre400EvenWhenStreaming) {
   // Only the runner can tell that this schema does not convert; the client still gets a 400.
   const json nonsense = {{"type", "nonsense"}};
   for (bool stream : {false, true}) {
-    auto [status, text] = server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "x"}, {"format", nonsense}, {"stream", stream}});
+    auto [status, text] =
+        server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "x"}, {"format", nonsense}, {"stream", stream}});
     EXPECT_EQ(status, 400) << text;
     EXPECT_NE(json::parse(text, nullptr, false).value("error", "").find("schema"), std::string::npos) << text;
   }
@@ -117,15 +124,23 @@ TEST_F(Serving, RequestTemplateIsUsed) {
   json templated = ok("/api/generate", with);
   EXPECT_GT(templated.value("prompt_eval_count", 0), plain.value("prompt_eval_count", 0) + 10) << templated.dump();
   // Chat messages render through it too (another marker: no prefix shared with the above).
-  const std::string chat_template = "{{ range .Messages }}" + std::string(60, '%') + "{{ .Role }}: {{ .Content }}{{ end }}";
-  json chat = {{"model", "tiny"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"stream", false}, {"options", kGreedy}, {"template", chat_template}};
+  const std::string chat_template =
+      "{{ range .Messages }}" + std::string(60, '%') + "{{ .Role }}: {{ .Content }}{{ end }}";
+  json chat = {{"model", "tiny"},
+               {"messages", {{{"role", "user"}, {"content", "hi"}}}},
+               {"stream", false},
+               {"options", kGreedy},
+               {"template", chat_template}};
   EXPECT_GT(ok("/api/chat", chat).value("prompt_eval_count", 0), 20);
 
-  auto [status, text] = server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "hi"}, {"template", "{{ .Unknown }}"}});
+  auto [status, text] =
+      server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "hi"}, {"template", "{{ .Unknown }}"}});
   EXPECT_EQ(status, 400);
   EXPECT_NE(json::parse(text).value("error", "").find(".Unknown"), std::string::npos) << text;
   EXPECT_EQ(server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "hi"}, {"template", 3}}).first, 400);
-  EXPECT_EQ(server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "hi"}, {"template", "{{ if .Prompt }}"}}).first, 400);
+  EXPECT_EQ(
+      server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "hi"}, {"template", "{{ if .Prompt }}"}}).first,
+      400);
 }
 
 TEST_F(Serving, TruncateFalseRefusesAnOverlongPrompt) {
@@ -145,24 +160,39 @@ TEST_F(Serving, TruncateFalseRefusesAnOverlongPrompt) {
 }
 
 TEST_F(Serving, UnsupportedFieldsAreIgnored) {
-  json r = ok("/api/generate", {{"model", "tiny"}, {"prompt", "hi"}, {"stream", false}, {"options", kGreedy}, {"think", true},
-                                {"images", json::array()}, {"suffix", "end"}, {"context", {1, 2, 3}}, {"whatever", {{"x", 1}}}});
+  json r = ok("/api/generate", {{"model", "tiny"},
+                                {"prompt", "hi"},
+                                {"stream", false},
+                                {"options", kGreedy},
+                                {"think", true},
+                                {"images", json::array()},
+                                {"suffix", "end"},
+                                {"context", {1, 2, 3}},
+                                {"whatever", {{"x", 1}}}});
   EXPECT_EQ(r.value("eval_count", 0), 16);
-  json chat = {{"model", "tiny"}, {"messages", {{{"role", "user"}, {"content", "hi"}, {"images", json::array()}}}},
-               {"tools", json::array()}, {"think", false}, {"stream", false}, {"options", kGreedy}};
+  json chat = {
+      {"model", "tiny"},        {"messages", {{{"role", "user"}, {"content", "hi"}, {"images", json::array()}}}},
+      {"tools", json::array()}, {"think", false},
+      {"stream", false},        {"options", kGreedy}};
   EXPECT_EQ(ok("/api/chat", chat).value("eval_count", 0), 16);
 }
 
 TEST_F(Serving, WrongTypesAre400) {
-  for (const json& options : {json{{"temperature", "hot"}}, json{{"num_ctx", "big"}}, json{{"stop", 5}}, json{{"seed", 1.5}}, json("x")}) {
-    EXPECT_EQ(server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "x"}, {"options", options}}).first, 400) << options;
-    EXPECT_EQ(server_->post("/api/chat", {{"model", "tiny"}, {"messages", json::array()}, {"options", options}}).first, 400) << options;
-    EXPECT_EQ(server_->post("/api/embed", {{"model", "emb"}, {"input", "x"}, {"options", options}}).first, 400) << options;
+  for (const json& options :
+       {json{{"temperature", "hot"}}, json{{"num_ctx", "big"}}, json{{"stop", 5}}, json{{"seed", 1.5}}, json("x")}) {
+    EXPECT_EQ(server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "x"}, {"options", options}}).first, 400)
+        << options;
+    EXPECT_EQ(server_->post("/api/chat", {{"model", "tiny"}, {"messages", json::array()}, {"options", options}}).first,
+              400)
+        << options;
+    EXPECT_EQ(server_->post("/api/embed", {{"model", "emb"}, {"input", "x"}, {"options", options}}).first, 400)
+        << options;
   }
   EXPECT_EQ(server_->post("/api/generate", {{"model", "tiny"}, {"prompt", 7}}).first, 400);
   EXPECT_EQ(server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "x"}, {"raw", "yes"}}).first, 400);
   EXPECT_EQ(server_->post("/api/generate", {{"model", "tiny"}, {"prompt", "x"}, {"stream", 1}}).first, 400);
-  EXPECT_EQ(server_->post("/api/chat", {{"model", "tiny"}, {"messages", {{{"role", "user"}, {"content", 5}}}}}).first, 400);
+  EXPECT_EQ(server_->post("/api/chat", {{"model", "tiny"}, {"messages", {{{"role", "user"}, {"content", 5}}}}}).first,
+            400);
   EXPECT_EQ(server_->post("/api/embed", {{"model", "emb"}, {"input", 5}}).first, 400);
   EXPECT_EQ(server_->post("/api/embed", {{"model", "emb"}, {"input", {"a", 5}}}).first, 400);
   EXPECT_EQ(server_->post("/api/embed", {{"model", "emb"}, {"input", "a"}, {"truncate", 1}}).first, 400);
@@ -193,7 +223,8 @@ TEST_F(Serving, EmbedGivesNormalizedDeterministicVectors) {
   ASSERT_EQ(legacy["embedding"].size(), n_embd);
   const double len = norm(legacy["embedding"]);
   EXPECT_GT(std::fabs(len - 1.0), 1e-3);
-  for (size_t i = 0; i < n_embd; i += 17) EXPECT_NEAR(legacy["embedding"][i].get<double>() / len, a["embeddings"][0][i].get<double>(), 1e-5);
+  for (size_t i = 0; i < n_embd; i += 17)
+    EXPECT_NEAR(legacy["embedding"][i].get<double>() / len, a["embeddings"][0][i].get<double>(), 1e-5);
 
   // dimensions: cut, then normalized again.
   json cut = ok("/api/embed", {{"model", "emb"}, {"input", "hello world"}, {"dimensions", 8}});
@@ -217,11 +248,13 @@ TEST_F(Serving, GenerativeModelsEmbedToo) {
   json r = ok("/api/embed", {{"model", "tiny"}, {"input", "a b c"}});
   ASSERT_EQ(r["embeddings"].size(), 1u);
   EXPECT_NEAR(norm(r["embeddings"][0]), 1.0, 1e-4);
-  EXPECT_FALSE(server_->generate_text({{"model", "tiny"}, {"prompt", "still generates"}, {"options", kGreedy}}).empty());
+  EXPECT_FALSE(
+      server_->generate_text({{"model", "tiny"}, {"prompt", "still generates"}, {"options", kGreedy}}).empty());
 }
 
 TEST_F(Serving, PromptLongerThanTheBatch) {
-  json r = ok("/api/generate", {{"model", "smallbatch"}, {"prompt", words(70)}, {"raw", true}, {"stream", false}, {"options", kGreedy}});
+  json r = ok("/api/generate",
+              {{"model", "smallbatch"}, {"prompt", words(70)}, {"raw", true}, {"stream", false}, {"options", kGreedy}});
   EXPECT_GE(r.value("prompt_eval_count", 0), 200);
   EXPECT_EQ(r.value("eval_count", 0), 16);
 }
@@ -231,7 +264,8 @@ TEST_F(Serving, EightParallelRequestsAllComplete) {
   std::atomic<int> good{0};
   for (int i = 0; i < 8; ++i)
     clients.emplace_back([&, i] {
-      json body = {{"model", "par8"}, {"prompt", "client " + std::to_string(i)}, {"stream", false}, {"options", kGreedy}};
+      json body = {
+          {"model", "par8"}, {"prompt", "client " + std::to_string(i)}, {"stream", false}, {"options", kGreedy}};
       auto [status, text] = server_->post("/api/generate", body);
       if (status == 200 && json::parse(text).value("eval_count", 0) == 16) ++good;
     });
@@ -271,7 +305,10 @@ TEST_P(ClosingTheConnection, FreesTheSlot) {
   ok("/api/generate", next);
   double reference = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_ref).count();
   // One slot and a generation that would run until its 8192-token context is full.
-  json forever = {{"model", "one"}, {"prompt", "go on forever"}, {"stream", stream}, {"options", {{"temperature", 0}, {"num_predict", 100000}}}};
+  json forever = {{"model", "one"},
+                  {"prompt", "go on forever"},
+                  {"stream", stream},
+                  {"options", {{"temperature", 0}, {"num_predict", 100000}}}};
   start_and_abandon(*server_, forever);
   auto t0 = std::chrono::steady_clock::now();
   json r = ok("/api/generate", next);
@@ -280,7 +317,8 @@ TEST_P(ClosingTheConnection, FreesTheSlot) {
   // Had the abandoned request kept the slot, this one would have waited for ~8000 more tokens,
   // some 500 times the reference; a cancelled one frees the slot within a poll. The bound is a
   // ratio to the reference, so a loaded machine slows both sides alike.
-  EXPECT_LT(seconds, std::max(1.0, 50 * reference)) << "the abandoned request kept the only slot (reference " << reference << " s)";
+  EXPECT_LT(seconds, std::max(1.0, 50 * reference))
+      << "the abandoned request kept the only slot (reference " << reference << " s)";
 }
 
 INSTANTIATE_TEST_SUITE_P(Serving, ClosingTheConnection, ::testing::Bool(),

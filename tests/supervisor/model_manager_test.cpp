@@ -22,7 +22,7 @@ constexpr uint64_t MiB = uint64_t{1} << 20;
 
 class ModelManagerTest : public ::testing::Test {
  protected:
-  FakeRunners runners;  // outlives the manager: its exit threads end last
+  FakeRunners runners;                             // outlives the manager: its exit threads end last
   std::map<std::string, memory::Footprint> sizes;  // by path; filled before the manager starts work
   std::unique_ptr<ModelManager> mgr;
 

@@ -13,10 +13,10 @@ using namespace memtest;
 struct Case {
   const char* what;
   Tier tier;
-  uint32_t have_ctx;      // the model's current (or last) context
+  uint32_t have_ctx;  // the model's current (or last) context
   uint32_t want_ctx;
   bool others_in_flight;
-  const char* expected;   // to_string of the step
+  const char* expected;  // to_string of the step
 };
 
 class AdmissionTest : public ::testing::Test {

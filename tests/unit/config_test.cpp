@@ -194,9 +194,7 @@ policy = "sometimes"
 }
 
 TEST(Config, ModelValidation) {
-  const auto model = [](const std::string& extra) {
-    return "[[model]]\nname = \"m\"\npath = \"m.gguf\"\n" + extra;
-  };
+  const auto model = [](const std::string& extra) { return "[[model]]\nname = \"m\"\npath = \"m.gguf\"\n" + extra; };
   EXPECT_CONTAINS(config_error("[[model]]\npath = \"m.gguf\"\n"), "ebb.toml:1: model[0].name: missing");
   EXPECT_CONTAINS(config_error("[[model]]\nname = \"m\"\n"), "model[0].path: missing");
   EXPECT_CONTAINS(config_error("[[model]]\nname = \"\"\npath = \"m\"\n"),
@@ -235,14 +233,16 @@ TEST(Config, LoadFile) {
   EXPECT_EQ(c.server.models, (dir / "models").string());  // relative to the config file
 
   EXPECT_THROW(ebb::load_config_file((dir / "missing.toml").string()), ConfigError);
-  EXPECT_CONTAINS([&] {
-    try {
-      ebb::load_config_file(dir.string());
-    } catch (const ConfigError& e) {
-      return std::string(e.what());
-    }
-    return std::string();
-  }(), "is a directory");
+  EXPECT_CONTAINS(
+      [&] {
+        try {
+          ebb::load_config_file(dir.string());
+        } catch (const ConfigError& e) {
+          return std::string(e.what());
+        }
+        return std::string();
+      }(),
+      "is a directory");
   std::filesystem::remove_all(dir);
 }
 

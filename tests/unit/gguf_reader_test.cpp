@@ -28,16 +28,26 @@ class GgufWriter {
   uint32_t version = 3;
   uint32_t alignment = 32;
 
-  GgufWriter& kv_u32(const std::string& key, uint32_t v) { return kv(key, 4, [&] { u32(v); }); }
-  GgufWriter& kv_i32(const std::string& key, int32_t v) { return kv(key, 5, [&] { u32(uint32_t(v)); }); }
-  GgufWriter& kv_u64(const std::string& key, uint64_t v) { return kv(key, 10, [&] { u64(v); }); }
+  GgufWriter& kv_u32(const std::string& key, uint32_t v) {
+    return kv(key, 4, [&] { u32(v); });
+  }
+  GgufWriter& kv_i32(const std::string& key, int32_t v) {
+    return kv(key, 5, [&] { u32(uint32_t(v)); });
+  }
+  GgufWriter& kv_u64(const std::string& key, uint64_t v) {
+    return kv(key, 10, [&] { u64(v); });
+  }
   GgufWriter& kv_f32(const std::string& key, float v) {
     uint32_t bits;
     std::memcpy(&bits, &v, 4);
     return kv(key, 6, [&] { u32(bits); });
   }
-  GgufWriter& kv_bool(const std::string& key, bool v) { return kv(key, 7, [&] { meta_.push_back(v ? 1 : 0); }); }
-  GgufWriter& kv_str(const std::string& key, const std::string& v) { return kv(key, 8, [&] { str(v); }); }
+  GgufWriter& kv_bool(const std::string& key, bool v) {
+    return kv(key, 7, [&] { meta_.push_back(v ? 1 : 0); });
+  }
+  GgufWriter& kv_str(const std::string& key, const std::string& v) {
+    return kv(key, 8, [&] { str(v); });
+  }
   GgufWriter& kv_str_array(const std::string& key, const std::vector<std::string>& items) {
     return kv(key, 9, [&] {
       u32(8);
@@ -125,8 +135,8 @@ GgufWriter tiny_model() {
       .kv_bool("tokenizer.ggml.add_bos_token", true)
       .kv_str_array("tokenizer.ggml.tokens", {"<s>", "</s>", "a", "b"})
       .kv_str("tokenizer.chat_template", "{{ messages }}")
-      .tensor("token_embd.weight", {64, 4}, 8, 4 * 2 * 34)    // Q8_0: 2 blocks per row
-      .tensor("blk.0.attn_norm.weight", {64}, 0, 64 * 4)      // F32
+      .tensor("token_embd.weight", {64, 4}, 8, 4 * 2 * 34)       // Q8_0: 2 blocks per row
+      .tensor("blk.0.attn_norm.weight", {64}, 0, 64 * 4)         // F32
       .tensor("blk.0.attn_q.weight", {64, 64}, 2, 64 * 2 * 18);  // Q4_0
   return w;
 }
@@ -134,9 +144,8 @@ GgufWriter tiny_model() {
 class GgufReaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ebb_gguf_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("ebb_gguf_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -273,20 +282,23 @@ TEST_F(GgufReaderTest, PerLayerHeadCountsAndEmbeddingModels) {
 TEST_F(GgufReaderTest, QuantizationFromTensorsWhenFileTypeIsMissing) {
   GgufWriter w;
   w.kv_str("general.architecture", "llama")
-      .tensor("a", {64}, 0, 256)                 // 1-D F32: ignored
-      .tensor("b", {256, 4}, 12, 4 * 144)        // Q4_K
-      .tensor("c", {256, 2}, 14, 2 * 210);       // Q6_K
+      .tensor("a", {64}, 0, 256)            // 1-D F32: ignored
+      .tensor("b", {256, 4}, 12, 4 * 144)   // Q4_K
+      .tensor("c", {256, 2}, 14, 2 * 210);  // Q6_K
   EXPECT_EQ(ebb::read_gguf_header(write(w.build())).quantization_level(), "Q4_K");
   EXPECT_STREQ(ebb::llama_file_type_name(15), "Q4_K_M");
   EXPECT_EQ(ebb::llama_file_type_name(4), nullptr);
 }
 
 TEST_F(GgufReaderTest, TypeTable) {
-  const struct { uint32_t id; const char* name; uint32_t block, size; } expected[] = {
-      {0, "F32", 1, 4},     {1, "F16", 1, 2},       {2, "Q4_0", 32, 18},  {3, "Q4_1", 32, 20},
-      {6, "Q5_0", 32, 22},  {7, "Q5_1", 32, 24},    {8, "Q8_0", 32, 34},  {9, "Q8_1", 32, 36},
-      {10, "Q2_K", 256, 84}, {14, "Q6_K", 256, 210}, {15, "Q8_K", 256, 292}, {24, "I8", 1, 1},
-      {28, "F64", 1, 8},    {30, "BF16", 1, 2},     {39, "MXFP4", 32, 17},
+  const struct {
+    uint32_t id;
+    const char* name;
+    uint32_t block, size;
+  } expected[] = {
+      {0, "F32", 1, 4},       {1, "F16", 1, 2},    {2, "Q4_0", 32, 18}, {3, "Q4_1", 32, 20},   {6, "Q5_0", 32, 22},
+      {7, "Q5_1", 32, 24},    {8, "Q8_0", 32, 34}, {9, "Q8_1", 32, 36}, {10, "Q2_K", 256, 84}, {14, "Q6_K", 256, 210},
+      {15, "Q8_K", 256, 292}, {24, "I8", 1, 1},    {28, "F64", 1, 8},   {30, "BF16", 1, 2},    {39, "MXFP4", 32, 17},
   };
   for (const auto& e : expected) {
     const auto* t = ebb::ggml_type_traits(e.id);
@@ -337,8 +349,8 @@ TEST_F(GgufReaderTest, TruncatedTensorData) {
   const std::string bytes = tiny_model().build();
   const std::string reason = error_for(bytes.substr(0, bytes.size() - 100));
   EXPECT_CONTAINS(reason, "truncated: tensor data of 'blk.0.attn_q.weight' ends at byte " +
-                              std::to_string(bytes.size()) + " but the file has " +
-                              std::to_string(bytes.size() - 100) + " bytes");
+                              std::to_string(bytes.size()) + " but the file has " + std::to_string(bytes.size() - 100) +
+                              " bytes");
 }
 
 TEST_F(GgufReaderTest, AbsurdCounts) {

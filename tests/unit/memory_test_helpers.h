@@ -21,8 +21,7 @@ using namespace std::chrono_literals;
 // A fixed origin far from the clock's epoch; tests add durations to it.
 inline const TimePoint t0 = TimePoint{} + 24h;
 
-inline Footprint fp(uint64_t weights, uint64_t kv, uint64_t compute = 0, uint64_t baseline = 0,
-                    uint32_t n_ctx = 4096) {
+inline Footprint fp(uint64_t weights, uint64_t kv, uint64_t compute = 0, uint64_t baseline = 0, uint32_t n_ctx = 4096) {
   Footprint f;
   f.device = "CUDA0";
   f.weights = weights;
@@ -34,9 +33,8 @@ inline Footprint fp(uint64_t weights, uint64_t kv, uint64_t compute = 0, uint64_
 }
 
 // Puts a model on the ledger's device directly (planner tests): the ledger holds its tier's bytes.
-inline ModelState& place(Models& models, Ledger& ledger, const std::string& name, Tier tier,
-                         Footprint footprint, TimePoint last_used, int busy = 0,
-                         bool pinned = false, Policy policy = Policy::KeepAlive) {
+inline ModelState& place(Models& models, Ledger& ledger, const std::string& name, Tier tier, Footprint footprint,
+                         TimePoint last_used, int busy = 0, bool pinned = false, Policy policy = Policy::KeepAlive) {
   ModelState m;
   m.name = name;
   m.tier = tier;
@@ -53,9 +51,8 @@ inline ModelState& place(Models& models, Ledger& ledger, const std::string& name
 }
 
 inline bool has_action(const Outcome& out, Action::Kind kind, const std::string& model = {}) {
-  return std::any_of(out.actions.begin(), out.actions.end(), [&](const Action& a) {
-    return a.kind == kind && (model.empty() || a.model == model);
-  });
+  return std::any_of(out.actions.begin(), out.actions.end(),
+                     [&](const Action& a) { return a.kind == kind && (model.empty() || a.model == model); });
 }
 
 inline std::vector<Action::Kind> kinds(const Outcome& out) {

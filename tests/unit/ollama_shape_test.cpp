@@ -18,8 +18,9 @@ std::string without_time(const std::string& line) {
   return std::regex_replace(line, created, R"("created_at":"T")");
 }
 
-const json kDone = {{"type", "done"},          {"done_reason", "length"}, {"prompt_eval_count", 3},
-                    {"prompt_eval_duration", 40}, {"eval_count", 5},         {"eval_duration", 600}};
+const json kDone = {{"type", "done"},         {"done_reason", "length"},
+                    {"prompt_eval_count", 3}, {"prompt_eval_duration", 40},
+                    {"eval_count", 5},        {"eval_duration", 600}};
 
 TEST(OllamaShape, GenerateLines) {
   OllamaShape shape("tiny", false);

@@ -18,9 +18,21 @@ TEST(Options, DefaultsFollowOllama) {
 }
 
 TEST(Options, ParsesAllKnownKeys) {
-  auto o = parse_options({{"temperature", 0}, {"top_k", 5}, {"top_p", 0.5}, {"min_p", 0.1}, {"typical_p", 0.7}, {"seed", 7},
-                          {"num_predict", 3}, {"stop", {"a", "b"}}, {"num_ctx", 2048}, {"num_batch", 64}, {"num_thread", 2},
-                          {"repeat_last_n", 8}, {"presence_penalty", 0.5}, {"frequency_penalty", 0.25}, {"num_keep", 2}});
+  auto o = parse_options({{"temperature", 0},
+                          {"top_k", 5},
+                          {"top_p", 0.5},
+                          {"min_p", 0.1},
+                          {"typical_p", 0.7},
+                          {"seed", 7},
+                          {"num_predict", 3},
+                          {"stop", {"a", "b"}},
+                          {"num_ctx", 2048},
+                          {"num_batch", 64},
+                          {"num_thread", 2},
+                          {"repeat_last_n", 8},
+                          {"presence_penalty", 0.5},
+                          {"frequency_penalty", 0.25},
+                          {"num_keep", 2}});
   EXPECT_EQ(o.sampling.temperature, 0.0f);
   EXPECT_EQ(o.sampling.top_k, 5);
   EXPECT_EQ(o.sampling.seed, 7);

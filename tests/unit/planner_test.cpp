@@ -28,9 +28,7 @@ class PlannerTest : public ::testing::Test {
   Models models;
   Ledger ledger{16 * GiB};
 
-  Plan plan(const std::string& model, uint64_t bytes) {
-    return plan_load({model, bytes}, models, ledger);
-  }
+  Plan plan(const std::string& model, uint64_t bytes) { return plan_load({model, bytes}, models, ledger); }
   std::vector<Step> steps(const Plan& p) {
     EXPECT_TRUE(std::holds_alternative<Evict>(p)) << "plan is not Evict, index " << p.index();
     return std::holds_alternative<Evict>(p) ? std::get<Evict>(p).steps : std::vector<Step>{};
@@ -57,15 +55,13 @@ TEST_F(PlannerTest, ReleasesTheKvOfTheLeastRecentlyUsedIdleModelFirst) {
 
 TEST_F(PlannerTest, ReleasesKvLeastRecentlyUsedFirstUntilItFits) {
   three_ready();
-  EXPECT_EQ(steps(plan("x", 2 * GiB + 1)),
-            (std::vector<Step>{kv("a", 1 * GiB), kv("b", 1 * GiB), kv("c", 1 * GiB)}));
+  EXPECT_EQ(steps(plan("x", 2 * GiB + 1)), (std::vector<Step>{kv("a", 1 * GiB), kv("b", 1 * GiB), kv("c", 1 * GiB)}));
 }
 
 TEST_F(PlannerTest, KvComesOnlyFromIdleUnprotectedReadyModels) {
   place(models, ledger, "busy", Tier::Ready, fp(1 * GiB, 1 * GiB), t0 + 1s, /*busy=*/1);
   place(models, ledger, "pinned", Tier::Ready, fp(1 * GiB, 1 * GiB), t0 + 2s, 0, /*pinned=*/true);
-  place(models, ledger, "resident", Tier::Ready, fp(1 * GiB, 1 * GiB), t0 + 3s, 0, false,
-        Policy::Resident);
+  place(models, ledger, "resident", Tier::Ready, fp(1 * GiB, 1 * GiB), t0 + 3s, 0, false, Policy::Resident);
   place(models, ledger, "warm", Tier::Warm, fp(1 * GiB, 1 * GiB), t0 + 4s);
   place(models, ledger, "loading", Tier::Loading, fp(1 * GiB, 1 * GiB), t0 + 5s);
   place(models, ledger, "self", Tier::Warm, fp(1 * GiB, 1 * GiB), t0 + 6s, 1);
@@ -125,8 +121,7 @@ TEST_F(PlannerTest, DemotesLeastRecentlyUsedFirstWhenNoSingleModelCovers) {
   place(models, ledger, "c", Tier::Warm, fp(2 * GiB, 0), t0 + 3s);
   place(models, ledger, "a", Tier::Warm, fp(2 * GiB, 0), t0 + 1s);
   place(models, ledger, "b", Tier::Warm, fp(2 * GiB, 0), t0 + 2s);
-  EXPECT_EQ(steps(plan("x", 3 * GiB)),
-            (std::vector<Step>{demote("a", 2 * GiB), demote("b", 2 * GiB)}));
+  EXPECT_EQ(steps(plan("x", 3 * GiB)), (std::vector<Step>{demote("a", 2 * GiB), demote("b", 2 * GiB)}));
 }
 
 TEST_F(PlannerTest, ADemotionReplacesTheKvReleasesItMakesUnnecessary) {
@@ -138,15 +133,13 @@ TEST_F(PlannerTest, ADemotionReplacesTheKvReleasesItMakesUnnecessary) {
 TEST_F(PlannerTest, KvReleasesThatAreStillNeededStay) {
   three_ready();
   // Demoting a frees 4 GiB; 0.5 GiB more must come from KV: b's, the least recently used left.
-  EXPECT_EQ(steps(plan("x", 4 * GiB + 512 * MiB)),
-            (std::vector<Step>{kv("b", 1 * GiB), demote("a", 4 * GiB)}));
+  EXPECT_EQ(steps(plan("x", 4 * GiB + 512 * MiB)), (std::vector<Step>{kv("b", 1 * GiB), demote("a", 4 * GiB)}));
 }
 
 TEST_F(PlannerTest, NeverChoosesPinnedResidentBusyLoadingOrTheRequester) {
   ledger = Ledger(10 * GiB);
   place(models, ledger, "pinned", Tier::Warm, fp(2 * GiB, 0), t0 + 1s, 0, true);
-  place(models, ledger, "resident", Tier::Ready, fp(2 * GiB, 0), t0 + 2s, 0, false,
-        Policy::Resident);
+  place(models, ledger, "resident", Tier::Ready, fp(2 * GiB, 0), t0 + 2s, 0, false, Policy::Resident);
   place(models, ledger, "busy", Tier::Ready, fp(2 * GiB, 1 * GiB), t0 + 3s, 2);
   place(models, ledger, "loading", Tier::Loading, fp(1 * GiB, 0), t0 + 4s);
   place(models, ledger, "self", Tier::Warm, fp(1 * GiB, 0), t0 + 5s, 1);
@@ -155,8 +148,7 @@ TEST_F(PlannerTest, NeverChoosesPinnedResidentBusyLoadingOrTheRequester) {
   EXPECT_EQ(steps(plan("self", 1 * GiB)), std::vector<Step>{demote("idle", 1 * GiB)});
   Plan p = plan("self", 2 * GiB);  // idle alone is too little: the busy ones hold the rest
   ASSERT_TRUE(std::holds_alternative<Wait>(p));
-  EXPECT_EQ(std::get<Wait>(p).busy,
-            (std::vector<Holder>{{"busy", 3 * GiB}, {"loading", 1 * GiB}}));
+  EXPECT_EQ(std::get<Wait>(p).busy, (std::vector<Holder>{{"busy", 3 * GiB}, {"loading", 1 * GiB}}));
 }
 
 TEST_F(PlannerTest, WaitsWhenBusyModelsHoldTheRest) {
@@ -278,12 +270,10 @@ TEST(PlannerWithMachine, ThreeModelsFillTheBudgetAndAFourthEvictsTheRightOne) {
   EXPECT_EQ(std::get<Evict>(p).steps, std::vector<Step>{demote("a", 4 * GiB)});
   ASSERT_TRUE(machine.on(UnloadRequested{"a"}, t0 + 4min).ok());
   // The planner waits for a's runner to exit before d may reserve.
-  EXPECT_TRUE(std::holds_alternative<Wait>(
-      plan_load({"d", four.total()}, machine.models(), machine.ledger())));
+  EXPECT_TRUE(std::holds_alternative<Wait>(plan_load({"d", four.total()}, machine.models(), machine.ledger())));
   EXPECT_EQ(machine.on(LoadStarted{"d", four}, t0 + 4min).error, Error::NoRoom);
   machine.on(RunnerExited{"a"}, t0 + 4min);
-  EXPECT_TRUE(std::holds_alternative<Fits>(
-      plan_load({"d", four.total()}, machine.models(), machine.ledger())));
+  EXPECT_TRUE(std::holds_alternative<Fits>(plan_load({"d", four.total()}, machine.models(), machine.ledger())));
   EXPECT_TRUE(machine.on(LoadStarted{"d", four}, t0 + 4min).ok());
   EXPECT_EQ(machine.find("a")->tier, Tier::Host);
   EXPECT_EQ(machine.find("b")->tier, Tier::Ready);
@@ -341,8 +331,7 @@ TEST(ResidentSet, FitsOrFailsWithTheNumbers) {
 class HostPlanning : public ::testing::Test {
  protected:
   Models models;
-  ModelState& host(const std::string& name, uint64_t bytes, TimePoint last_used,
-                   Tier tier = Tier::Host) {
+  ModelState& host(const std::string& name, uint64_t bytes, TimePoint last_used, Tier tier = Tier::Host) {
     ModelState& m = models[name];
     m.name = name;
     m.tier = tier;
@@ -451,8 +440,8 @@ class Simulation {
       std::string name = "m" + std::to_string(i);
       Policy policy = pick(0, 3) == 0 ? Policy::OnDemand : Policy::KeepAlive;
       if (i == 0 && pick(0, 1)) policy = Policy::Resident;
-      Footprint f = fp(pick(1, 10) * GiB / 2, pick(1, 8) * GiB / 4, pick(0, 2) * 128 * MiB,
-                       pick(0, 2) * 64 * MiB, 4096);
+      Footprint f =
+          fp(pick(1, 10) * GiB / 2, pick(1, 8) * GiB / 4, pick(0, 2) * 128 * MiB, pick(0, 2) * 64 * MiB, 4096);
       machine_.add(name, policy, f.weights);
       sizes_[name] = f;
       f.kv *= 2;
@@ -585,7 +574,8 @@ class Simulation {
         for (const auto& name : names_) {
           if (pick(0, 1)) continue;
           const ModelState& m = state(name);
-          if (m.tier == Tier::Warm) apply(KvReleased{name}, true);
+          if (m.tier == Tier::Warm)
+            apply(KvReleased{name}, true);
           else if (!on_device(m.tier) && machine_.ledger().accounted(name) > 0)
             apply(RunnerExited{name}, true);
         }
@@ -641,10 +631,11 @@ class Simulation {
       uint64_t ticket = requests_[i].ticket;
       admit(requests_[i]);
       // admit() may have ended requests; find our place again.
-      auto it = std::find_if(requests_.begin(), requests_.end(),
-                             [&](const Request& r) { return r.ticket == ticket; });
-      if (it == requests_.end()) --i;
-      else i = static_cast<size_t>(it - requests_.begin());
+      auto it = std::find_if(requests_.begin(), requests_.end(), [&](const Request& r) { return r.ticket == ticket; });
+      if (it == requests_.end())
+        --i;
+      else
+        i = static_cast<size_t>(it - requests_.begin());
     }
   }
 
@@ -654,14 +645,13 @@ class Simulation {
     const uint64_t ticket = request.ticket;
     const uint32_t want = (request.large ? large_[model] : sizes_[model]).n_ctx;
     // Once the load is done and nothing runs on the small instance, it may reload larger.
-    bool running = std::any_of(requests_.begin(), requests_.end(), [&](const Request& r) {
-      return r.model == model && r.admitted;
-    });
+    bool running = std::any_of(requests_.begin(), requests_.end(),
+                               [&](const Request& r) { return r.model == model && r.admitted; });
     std::optional<Footprint> measured;
     for (;;) {
       const ModelState& m = state(model);
-      Admission step = next_admission({m, want, running, measured ? &*measured : nullptr},
-                                      machine_.models(), machine_.ledger());
+      Admission step =
+          next_admission({m, want, running, measured ? &*measured : nullptr}, machine_.models(), machine_.ledger());
       check_wait_or_refuse(step, model, measured);
       if (std::holds_alternative<AdmitServe>(step)) {
         ++stats_.served;
@@ -754,8 +744,10 @@ class Simulation {
     // Carried out and confirmed by the runners, the steps make the load fit.
     TierMachine after = machine_;
     for (const Step& s : evict.steps) {
-      if (s.kind == Step::Kind::ReleaseKv) after.on(KvReleaseRequested{s.model}, now_);
-      else after.on(UnloadRequested{s.model}, now_);
+      if (s.kind == Step::Kind::ReleaseKv)
+        after.on(KvReleaseRequested{s.model}, now_);
+      else
+        after.on(UnloadRequested{s.model}, now_);
     }
     for (const auto& name : names_) {
       after.on(KvReleased{name}, now_);
@@ -766,8 +758,7 @@ class Simulation {
   }
 
   // Refuse only when nothing that may ever come back would make room; wait only when it would.
-  void check_wait_or_refuse(const Admission& plan, const std::string& model,
-                            const std::optional<Footprint>& measured) {
+  void check_wait_or_refuse(const Admission& plan, const std::string& model, const std::optional<Footprint>& measured) {
     if (!measured) return;
     const uint64_t bytes = evict_bytes(model, *measured);
     const Ledger& ledger = machine_.ledger();
@@ -841,15 +832,14 @@ TEST(PlannerProperty, RandomEventSequencesKeepEveryInvariant) {
     if (::testing::Test::HasFailure()) break;
   }
   // Every branch was exercised, many times.
-  for (int count : {stats.fits, stats.evicts, stats.waits, stats.refusals, stats.reloads,
-                    stats.queue_full, stats.timeouts, stats.kv_steps, stats.demote_steps,
-                    stats.deaths, stats.served})
+  for (int count : {stats.fits, stats.evicts, stats.waits, stats.refusals, stats.reloads, stats.queue_full,
+                    stats.timeouts, stats.kv_steps, stats.demote_steps, stats.deaths, stats.served})
     EXPECT_GT(count, 100);
-  std::printf("fits %d evicts %d (kv %d, demote %d) waits %d refusals %d reloads %d queue full %d "
-              "timeouts %d deaths %d served %d\n",
-              stats.fits, stats.evicts, stats.kv_steps, stats.demote_steps, stats.waits,
-              stats.refusals, stats.reloads, stats.queue_full, stats.timeouts, stats.deaths,
-              stats.served);
+  std::printf(
+      "fits %d evicts %d (kv %d, demote %d) waits %d refusals %d reloads %d queue full %d "
+      "timeouts %d deaths %d served %d\n",
+      stats.fits, stats.evicts, stats.kv_steps, stats.demote_steps, stats.waits, stats.refusals, stats.reloads,
+      stats.queue_full, stats.timeouts, stats.deaths, stats.served);
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <cstring>
 #include <unistd.h>
+#include <cstring>
 
 #include "common/protocol.h"
 
@@ -12,8 +12,8 @@ namespace ebb::protocol {
 namespace {
 
 TEST(Protocol, RoundTripsFramesFedByteByByte) {
-  std::string wire = encode_frame(FrameKind::Json, R"({"type":"hello"})") + encode_frame(FrameKind::Binary, std::string("\0\1\2", 3)) +
-                     encode_frame(FrameKind::Json, "");
+  std::string wire = encode_frame(FrameKind::Json, R"({"type":"hello"})") +
+                     encode_frame(FrameKind::Binary, std::string("\0\1\2", 3)) + encode_frame(FrameKind::Json, "");
   FrameDecoder d;
   std::vector<Frame> got;
   for (char c : wire) {
@@ -101,7 +101,8 @@ TEST(Protocol, SharedFramesPassTheMemoryFileItself) {
   EXPECT_EQ(f->blob->size(), bytes.size());
   EXPECT_EQ(f->blob->view(), bytes);
   // The same file, not a copy: same inode as the sender's descriptor.
-  struct stat a {}, b {};
+  struct stat a {
+  }, b{};
   ASSERT_EQ(::fstat(blob->fd(), &a), 0);
   ASSERT_EQ(::fstat(f->blob->fd(), &b), 0);
   EXPECT_EQ(a.st_ino, b.st_ino);

@@ -18,9 +18,7 @@ class TierMachineTest : public ::testing::Test {
   TierMachine machine{MachineConfig{}, Ledger(16 * GiB)};
   Footprint small = fp(4 * GiB, 1 * GiB);  // 5 GiB ready, 4 GiB warm
 
-  void SetUp() override {
-    machine.add("m", Policy::KeepAlive, 4 * GiB);
-  }
+  void SetUp() override { machine.add("m", Policy::KeepAlive, 4 * GiB); }
 
   void reset(MachineConfig config, uint64_t total = 16 * GiB) {
     machine = TierMachine(config, Ledger(total));
@@ -310,9 +308,8 @@ TEST_F(TierMachineTest, HostBudgetFullSendsLeastRecentlyUsedHostModelsCold) {
   EXPECT_EQ(machine.host_used(), 8 * GiB);
   serve("c", t0 + 3s, small);
   Outcome out = on(UnloadRequested{"c"}, t0 + 4s);
-  EXPECT_EQ(out.actions, (std::vector<Action>{{K::StopRunner, "c", ""},
-                                              {K::UnlockHost, "a", ""},
-                                              {K::LockHost, "c", ""}}));
+  EXPECT_EQ(out.actions,
+            (std::vector<Action>{{K::StopRunner, "c", ""}, {K::UnlockHost, "a", ""}, {K::LockHost, "c", ""}}));
   EXPECT_EQ(state("a").tier, Tier::Cold);
   EXPECT_EQ(state("b").tier, Tier::Host);
   EXPECT_EQ(state("c").tier, Tier::Host);
@@ -554,11 +551,10 @@ TEST_F(TierMachineTest, TickWithNothingDueDoesNothing) {
 // ---- refused events --------------------------------------------------------------------------
 
 TEST_F(TierMachineTest, UnknownModelsAreAnError) {
-  std::vector<Event> events = {RequestArrived{"x"}, RequestEnded{"x", {}}, LoadStarted{"x", small},
-                               LoadSucceeded{"x", small}, LoadFailed{"x", ""},
-                               KvReleaseRequested{"x"}, KvReleased{"x"}, UnloadRequested{"x"},
-                               ReloadRequested{"x"}, RunnerExited{"x"}, RunnerDied{"x", ""},
-                               PinChanged{"x", true}};
+  std::vector<Event> events = {RequestArrived{"x"},       RequestEnded{"x", {}}, LoadStarted{"x", small},
+                               LoadSucceeded{"x", small}, LoadFailed{"x", ""},   KvReleaseRequested{"x"},
+                               KvReleased{"x"},           UnloadRequested{"x"},  ReloadRequested{"x"},
+                               RunnerExited{"x"},         RunnerDied{"x", ""},   PinChanged{"x", true}};
   for (const auto& event : events) {
     Outcome out = on(event, t0);
     EXPECT_EQ(out.error, Error::UnknownModel);

@@ -38,7 +38,9 @@ class TestShape : public ResponseShape {
  public:
   std::string content_type() const override { return "text/test"; }
   std::string chunk(const std::string& text) const override { return "chunk " + text + "\n"; }
-  std::string final(const nlohmann::json& d, Timing) const override { return "final " + d.value("done_reason", "") + "\n"; }
+  std::string final(const nlohmann::json& d, Timing) const override {
+    return "final " + d.value("done_reason", "") + "\n";
+  }
   std::string error(const std::string& message) const override { return "error " + message + "\n"; }
   nlohmann::json whole(const std::string& text, const nlohmann::json&, Timing) const override { return text; }
 };
@@ -106,8 +108,8 @@ bool wait_until(Pred pred) {
 
 TokenStream make_stream(std::shared_ptr<RequestStream> s, std::optional<ClientWatch> client,
                         std::optional<StreamEvent> held = accepted()) {
-  return TokenStream(RunnerCall{nullptr, std::move(s)}, std::move(held), std::move(client), std::make_shared<TestShape>(),
-                     std::chrono::steady_clock::now());
+  return TokenStream(RunnerCall{nullptr, std::move(s)}, std::move(held), std::move(client),
+                     std::make_shared<TestShape>(), std::chrono::steady_clock::now());
 }
 
 TEST(TokenStream, TokensGoOutOnThePushingThreadAndTheEndOnTheHttpThread) {
