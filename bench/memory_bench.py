@@ -615,7 +615,7 @@ def report(res, args) -> str:
     md = [common.machine_header(m, "Memory-manager benchmarks: ebb vs llama-server (same pinned llama.cpp)")]
     md.append(f"- command: `{res.get('command', 'bench/memory_bench.py')}`\n"
               f"- peer: llama-server / llama-bench built by `bench/build-peer.sh` from the same pinned llama.cpp "
-              f"(node-llama-cpp 3.21.1, commit 80fb11a + PR-22566), same CPU flags.\n"
+              f"(node-llama-cpp {servers.LLAMA_VERSION}, commit 80fb11a + PR-22566), same CPU flags.\n"
               f"- models: synthetic llamas from `ebb synth` (printable vocabulary); threads {THREADS} on both; "
               f"num_ctx 4096, 1 slot, batch/ubatch 512 on both; flash attention auto on both.\n"
               + (f"- every figure is the median of {args.runs} interleaved runs (ebb, peer, peer, ebb, ...); "

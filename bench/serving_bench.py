@@ -324,7 +324,7 @@ def report(res, args) -> str:
     md = [common.machine_header(m, "Serving benchmarks: ebb vs llama-server (same pinned llama.cpp)")]
     md.append(f"- command: `{res.get('command', 'bench/serving_bench.py')}`\n"
               f"- peer: llama-server / llama-bench built by `bench/build-peer.sh` from the same pinned llama.cpp "
-              f"(node-llama-cpp 3.21.1, commit 80fb11a + PR-22566), same CPU flags; same GGUF files.\n"
+              f"(node-llama-cpp {servers.LLAMA_VERSION}, commit 80fb11a + PR-22566), same CPU flags; same GGUF files.\n"
               f"- models: synthetic llamas from `ebb synth`: m430 (425M q8_0), m120 (120M q8_0), t20 (18.6M q8_0); "
               f"threads {THREADS}, batch/ubatch 512 on both; ebb num_ctx/num_parallel from a TOML `[[model]]` entry, "
               f"peer `-c num_ctx×N -np N`. Requests: raw prompt, temperature 0, seed 42, repeat_penalty 1 on ebb "

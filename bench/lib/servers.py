@@ -16,7 +16,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 EBB = Path(os.environ.get("EBB_BIN", REPO / "build" / "ebb"))
-PEER_DIR = Path(os.environ.get("EBB_PEER_BIN", Path.home() / ".cache/ebb/llama.cpp-3.21.1/build-peer/bin"))
+# The pinned llama.cpp's version and cache, as scripts/llama-deps.sh and bench/build-peer.sh use them.
+LLAMA_VERSION = (REPO / "cmake" / "llama-version.txt").read_text().strip()
+CACHE = Path(os.environ.get("EBB_CACHE", Path.home() / ".cache/ebb"))
+PEER_DIR = Path(os.environ.get("EBB_PEER_BIN", CACHE / f"llama.cpp-{LLAMA_VERSION}" / "build-peer" / "bin"))
 LLAMA_SERVER = PEER_DIR / "llama-server"
 LLAMA_BENCH = PEER_DIR / "llama-bench"
 
