@@ -212,7 +212,10 @@ TEST(Memory, RequestsWaitForBusyModelsInABoundedQueue) {
     generate(probe, "a", big);
     one = ps_entry(probe, "a")["estimated_bytes"];
   }
-  fs::path cfg = write_temp_file("[memory]\nqueue_timeout = \"2s\"\nqueue_capacity = 1\n");
+  // "c" must be measured (a dry run in a child process) while "b" still waits: seconds for an
+  // instrumented binary, so the queue waits longer under sanitizers.
+  const std::string queue_timeout = ebb::test::kSanitized ? "20s" : "2s";
+  fs::path cfg = write_temp_file("[memory]\nqueue_timeout = \"" + queue_timeout + "\"\nqueue_capacity = 1\n");
   Server s({"--config", cfg.string(), "--device-memory", std::to_string(one * 3 / 2), "--headroom", "0"}, kv_models());
 
   // "a" stays busy: an endless stream (num_predict -1 fills 8192 cells) until the client leaves.
