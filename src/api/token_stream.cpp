@@ -45,6 +45,9 @@ bool TokenStream::write_to(httplib::DataSink& sink) {
     }
     if (ev->kind == StreamEvent::Kind::Token && ev->text.empty()) continue;  // "accepted"
     const std::string line = line_of(*ev);
+    // The runner is done with the request: the model is free again before the client can read
+    // the last line, so its next admin call (release-kv, unload) never finds it still busy.
+    if (finished_) call_.lease.reset();
     if (!sink.write(line.data(), line.size())) return false;
     if (finished_) {
       sink.done();

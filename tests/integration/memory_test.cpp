@@ -105,6 +105,24 @@ TEST(Memory, ReleaseKvReturnsTheBytesToTheOs) {
   EXPECT_EQ(ps_entry(s, "kvbig")["tier"], "ready");
 }
 
+// A client that has read a streamed answer's last line may act on the model at once: the request
+// no longer counts as in flight (the lease goes before that line, not after the response).
+TEST(Memory, ModelIsIdleOnceTheLastStreamedLineIsRead) {
+  Server s({"--device-memory", "4GiB"}, kv_models());
+  for (int round = 0; round < 20; ++round) {
+    int fd = send_generate_raw(s.port(), {{"model", "a"}, {"prompt", "hello"}, {"options", kGreedy}});
+    ASSERT_GE(fd, 0);
+    // The release-kv request waits on its own connection, all but its last byte sent, so that it
+    // reaches the server the moment the last line has been read.
+    RawRequest release(s.port(), "/api/models/release-kv", json{{"model", "a"}}.dump());
+    std::string got;
+    ASSERT_TRUE(read_until(fd, got, "\"done\":true")) << got;
+    auto [status, text] = release.finish();
+    ::close(fd);
+    ASSERT_EQ(status, 200) << "round " << round << ": " << text;
+  }
+}
+
 TEST(Memory, UnloadEndsTheProcessAndLocksTheFileInHostRam) {
   Server s({"--device-memory", "4GiB"}, kv_models());
   generate(s, "a");
@@ -295,7 +313,9 @@ TEST(Memory, ConcurrentRequestsNeverExceedTheBudget) {
   EXPECT_GT(max_used, one) << "more than one model was loaded at some point";
   // Measured RSS of all runners stays within the budget too (5% slack for page-cache timing);
   // not under ASan, whose shadow memory and quarantine add to every runner's RSS.
-  if (!kSanitized) EXPECT_LE(max_measured, total + total / 20) << "accounted max " << max_used;
+  if (!kSanitized) {
+    EXPECT_LE(max_measured, total + total / 20) << "accounted max " << max_used;
+  }
 }
 
 TEST(Memory, SmallerContextReusesLargerReloads) {

@@ -180,6 +180,43 @@ inline int send_generate_raw(int port, const json& body) {
   return fd;
 }
 
+// A POST sent over a raw socket in two parts: all but the body's last byte at once, the rest by
+// finish(), which then reads the whole answer (Connection: close) and returns its status and body.
+class RawRequest {
+ public:
+  RawRequest(int port, const std::string& path, const std::string& body) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    std::string req = "POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: " +
+                      "application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    last_ = req.back();
+    req.pop_back();
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::write(fd_, req.data(), req.size()) != static_cast<ssize_t>(req.size()))
+      ADD_FAILURE() << "could not send " << path;
+  }
+  RawRequest(const RawRequest&) = delete;
+  RawRequest& operator=(const RawRequest&) = delete;
+  ~RawRequest() { ::close(fd_); }
+
+  std::pair<int, std::string> finish() {
+    if (::write(fd_, &last_, 1) != 1) return {0, ""};
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd_, buf, sizeof buf)) > 0;) got.append(buf, n);
+    if (got.rfind("HTTP/1.1 ", 0) != 0) return {0, got};
+    const size_t body = got.find("\r\n\r\n");
+    return {std::stoi(got.substr(9, 3)), body == std::string::npos ? "" : got.substr(body + 4)};
+  }
+
+ private:
+  int fd_ = -1;
+  char last_ = 0;
+};
+
 // Reads from `fd` into `got` until it holds `needle` (true) or the peer closes (false).
 inline bool read_until(int fd, std::string& got, const std::string& needle) {
   char buf[4096];
