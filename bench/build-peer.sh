@@ -15,7 +15,8 @@ if [[ ! -f "$SRC/.ebb-patched" ]]; then
   "$(dirname "$0")/../scripts/llama-deps.sh" >/dev/null
 fi
 
-if [[ ! -f "$STAMP" ]]; then
+CPU_FLAGS=$("$(dirname "$0")/../scripts/cpu-flags.sh")  # the same instruction sets as ebb's build
+if [[ ! -f "$STAMP" || "$(<"$STAMP")" != "$CPU_FLAGS" ]]; then
   launcher=()
   command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   # LLAMA_SUBPROCESS=ON: needed for llama-server's router mode (--models-max).
@@ -24,12 +25,10 @@ if [[ ! -f "$STAMP" ]]; then
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON \
     -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_HTML=OFF -DLLAMA_BUILD_UI=OFF \
     -DLLAMA_SUBPROCESS=ON \
-    -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
-    -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON \
-    -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF >"$CACHE/peer-configure.log" 2>&1 \
+    $CPU_FLAGS >"$CACHE/peer-configure.log" 2>&1 \
     || { tail -30 "$CACHE/peer-configure.log" >&2; exit 1; }
   cmake --build "$BUILD" --target llama-server llama-bench -j"$(nproc)" >"$CACHE/peer-build.log" 2>&1 \
     || { tail -30 "$CACHE/peer-build.log" >&2; exit 1; }
-  touch "$STAMP"
+  echo "$CPU_FLAGS" >"$STAMP"
 fi
 echo "$BUILD/bin"

@@ -9,7 +9,10 @@ CUDA=OFF
 CACHE="${EBB_CACHE:-$HOME/.cache/ebb}/llama.cpp-$VERSION"
 SRC="$CACHE/src"
 BUILD="$CACHE/build-cpu"; [[ $CUDA == ON ]] && BUILD="$CACHE/build-cuda"
-STAMP="$BUILD/.ebb-built"
+STAMP="$BUILD/.ebb-built"  # holds the CPU flags it was built with
+# The CPU build uses this machine's instruction sets; the CUDA build travels to a GPU host, so it
+# keeps to a portable set.
+CPU_FLAGS=$("$(dirname "$0")/cpu-flags.sh" $([[ $CUDA == ON ]] && echo portable))
 mkdir -p "$CACHE"
 
 if [[ ! -f "$SRC/.ebb-patched" ]]; then
@@ -25,7 +28,8 @@ if [[ ! -f "$SRC/.ebb-patched" ]]; then
   touch "$SRC/.ebb-patched"
 fi
 
-if [[ ! -f "$STAMP" ]]; then
+# Rebuilt when the cache was built for another CPU (a cache carried over, or another machine).
+if [[ ! -f "$STAMP" || "$(<"$STAMP")" != "$CPU_FLAGS" ]]; then
   launcher=()
   command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
   cuda=()
@@ -37,10 +41,8 @@ if [[ ! -f "$STAMP" ]]; then
     -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF \
     -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_HTML=OFF -DLLAMA_SUBPROCESS=OFF \
-    -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
-    -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON \
-    -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF >"$CACHE/configure.log" 2>&1
+    $CPU_FLAGS >"$CACHE/configure.log" 2>&1
   cmake --build "$BUILD" --target llama llama-common -j"$(nproc)" >"$CACHE/build.log" 2>&1 || { tail -30 "$CACHE/build.log" >&2; exit 1; }
-  touch "$STAMP"
+  echo "$CPU_FLAGS" >"$STAMP"
 fi
 echo "$CACHE"
