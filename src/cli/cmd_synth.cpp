@@ -2,6 +2,8 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -14,6 +16,7 @@ void add_synth_command(CLI::App& root) {
   struct Options {
     engine::SynthSpec spec;
     std::string params;
+    std::string chat_template_file;
   };
   auto opt = std::make_shared<Options>();
   engine::SynthSpec& s = opt->spec;
@@ -34,10 +37,18 @@ void add_synth_command(CLI::App& root) {
   cmd->add_option("--threads", s.threads, "Generator threads (default: all cores)");
   cmd->add_option("--name", s.name, "general.name (default: ebb-synth-<params>)");
   cmd->add_flag("--embedding", s.embedding_model, "Mark as an embedding model (mean pooling)");
+  cmd->add_option("--chat-template", opt->chat_template_file,
+                  "Jinja chat template file for tokenizer.chat_template (default: plain ChatML)")
+      ->check(CLI::ExistingFile);
 
   cmd->callback([opt]() {
     try {
       if (!opt->params.empty()) opt->spec.params = engine::parse_param_count(opt->params);
+      if (!opt->chat_template_file.empty()) {
+        std::ifstream in(opt->chat_template_file, std::ios::binary);
+        opt->spec.chat_template.assign(std::istreambuf_iterator<char>(in), {});
+        if (!in.good() && !in.eof()) throw std::runtime_error("cannot read " + opt->chat_template_file);
+      }
       const auto start = std::chrono::steady_clock::now();
       const engine::SynthResult r = engine::synth_model(opt->spec);
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -271,9 +271,15 @@ void set_metadata(gguf_context* g, const SynthSpec& spec, const SynthResult& d, 
   gguf_set_val_u32(g, "tokenizer.ggml.eos_token_id", 2);
   gguf_set_val_bool(g, "tokenizer.ggml.add_bos_token", true);
   gguf_set_val_bool(g, "tokenizer.ggml.add_eos_token", false);
+  // A family's template comes from a BPE model (Qwen, Llama 3, Mistral Nemo, ...), which puts no
+  // space before the text after a special token; without this, SPM's "▁assistant" would not
+  // match the template's "assistant" where llama-common's grammars expect it.
+  if (!spec.chat_template.empty()) gguf_set_val_bool(g, "tokenizer.ggml.add_space_prefix", false);
+  const std::string chatml =
+      "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n"
+      "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
   gguf_set_val_str(g, "tokenizer.chat_template",
-                   "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n"
-                   "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}");
+                   spec.chat_template.empty() ? chatml.c_str() : spec.chat_template.c_str());
 }
 
 // Generates, converts and writes one tensor in row chunks, `threads` workers per chunk.
@@ -371,11 +377,13 @@ SynthVocab synth_vocab(uint32_t n_vocab) {
   // Byte fallback: llama.cpp's SPM tokenizer looks up "<0xNN>" for characters outside the
   // vocabulary (and throws if absent). These are normal tokens, not byte tokens: they decode to
   // their literal, printable text, so the model can never emit broken UTF-8.
+  // Newline and tab are their own text, as in real vocabularies (chat templates and tool-call
+  // grammars write them); their ids stay where the byte tokens would be.
   for (int b = 0; b < 256; ++b) {
     if (b > 0x20 && b < 0x7F) continue;  // printable ASCII has real tokens
     char buf[8];
     std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-    add(buf, -1000, LLAMA_TOKEN_TYPE_NORMAL);
+    add(b == '\n' || b == '\t' ? std::string(1, char(b)) : buf, -1000, LLAMA_TOKEN_TYPE_NORMAL);
   }
   v.n_reserved = uint32_t(v.pieces.size());
 

@@ -19,6 +19,7 @@ struct SynthSpec {
   bool embedding_model = false;  // adds llama.pooling_type = mean
   uint32_t threads = 0;          // 0 = hardware concurrency
   std::string name;              // general.name; empty = "ebb-synth-<params>"
+  std::string chat_template;     // tokenizer.chat_template (Jinja); empty = a plain ChatML one
 };
 
 struct SynthResult {
