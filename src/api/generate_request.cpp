@@ -30,6 +30,20 @@ bool bool_field(const json& body, const char* key, bool fallback) {
   return body[key].get<bool>();
 }
 
+// A message's tool calls, Ollama's shape: [{"function": {"name", "arguments": object}}].
+json tool_calls_field(const json& x) {
+  const json calls = x.value("tool_calls", json());
+  if (calls.is_null()) return calls;
+  need(calls.is_array(), "'tool_calls' must be an array");
+  for (const auto& c : calls) {
+    need(c.is_object() && c.value("function", json()).is_object() && c["function"].value("name", json()).is_string(),
+         "each tool call needs a 'function' with a string 'name'");
+    const json args = c["function"].value("arguments", json::object());
+    need(args.is_object() || args.is_string(), "tool call arguments must be an object");
+  }
+  return calls;
+}
+
 json chat_messages(const json& body) {
   json msgs = json::array();
   if (!body.contains("messages") || body["messages"].is_null()) return msgs;  // loads the model, as Ollama
@@ -38,16 +52,50 @@ json chat_messages(const json& body) {
     need(x.is_object() && x.value("role", json()).is_string() &&
              (!x.contains("content") || x["content"].is_string() || x["content"].is_null()),
          "each message needs a string 'role' and 'content'");
-    msgs.push_back({{"role", x["role"]}, {"content", string_field(x, "content")}});
+    const json images = x.value("images", json());
+    need(images.is_null() || (images.is_array() && images.empty()),
+         "images are not supported: ebb has no vision support yet");
+    json m = {{"role", x["role"]}, {"content", string_field(x, "content")}};
+    for (const char* key : {"thinking", "tool_name", "tool_call_id"})
+      if (std::string v = string_field(x, key); !v.empty()) m[key] = v;
+    if (json calls = tool_calls_field(x); !calls.is_null()) m["tool_calls"] = std::move(calls);
+    msgs.push_back(std::move(m));
   }
   return msgs;
+}
+
+// "tools": [{"type": "function", "function": {"name", "description", "parameters": object}}].
+json tools_field(const json& body) {
+  const json tools = body.value("tools", json());
+  if (tools.is_null()) return tools;
+  need(tools.is_array(), "'tools' must be an array");
+  for (const auto& t : tools) {
+    need(t.is_object() && t.value("type", "function") == "function" && t.value("function", json()).is_object(),
+         "each tool needs \"type\": \"function\" and a 'function' object");
+    const json& f = t["function"];
+    need(f.value("name", json()).is_string() && !f["name"].get<std::string>().empty(),
+         "each tool function needs a string 'name'");
+    const json params = f.value("parameters", json());
+    need(params.is_null() || params.is_object(),
+         "tool '" + f["name"].get<std::string>() + "': 'parameters' must be a JSON schema object");
+  }
+  return tools;
+}
+
+// "think": true, false, or "low" / "medium" / "high".
+json think_field(const json& body) {
+  const json think = body.value("think", json());
+  need(think.is_null() || think.is_boolean() || think == "low" || think == "medium" || think == "high",
+       "'think' must be a boolean or \"low\", \"medium\", \"high\"");
+  return think;
 }
 
 }  // namespace
 
 GenerateRequest parse_generate_request(const json& body, bool chat) {
-  static const std::set<std::string> kFields = {"model",    "stream", "options", "keep_alive", "format",  "template",
-                                                "truncate", "prompt", "system",  "raw",        "messages"};
+  static const std::set<std::string> kFields = {"model",    "stream",   "options", "keep_alive", "format",
+                                                "template", "truncate", "prompt",  "system",     "raw",
+                                                "messages", "tools",    "think",   "tool_choice"};
   GenerateRequest r;
   r.model = string_field(body, "model");
   need(!r.model.empty(), "model is required");
@@ -65,6 +113,9 @@ GenerateRequest parse_generate_request(const json& body, bool chat) {
     m["mode"] = "chat";
     m["messages"] = chat_messages(body);
     r.empty = m["messages"].empty();
+    if (json tools = tools_field(body); !tools.is_null()) m["tools"] = std::move(tools);
+    if (body.contains("tool_choice") && !body["tool_choice"].is_null()) m["tool_choice"] = body["tool_choice"];
+    if (json think = think_field(body); !think.is_null()) m["think"] = std::move(think);
   } else {
     m["mode"] = "generate";
     m["prompt"] = string_field(body, "prompt");

@@ -23,7 +23,9 @@ struct GenerateRequest {
 
 // Fields: model, stream, options, keep_alive, format ("json" or a schema object), template
 // (Go-template subset, checked here), truncate (default true); generate: prompt, system, raw;
-// chat: messages [{role, content}]. Other fields (think, images, tools, suffix, …) are ignored.
+// chat: messages [{role, content, thinking, tool_calls, tool_name, tool_call_id}], tools,
+// tool_choice, think (the runner renders them: runner/chat_request.h). Images are a 400 (no
+// vision support). Other fields (suffix, context, …) are ignored.
 GenerateRequest parse_generate_request(const nlohmann::json& body, bool chat);
 
 }  // namespace ebb::api

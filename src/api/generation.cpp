@@ -25,16 +25,16 @@ void serve_generation(ServerContext ctx, const supervisor::ModelEntry& entry, co
   if (first->kind == StreamEvent::Kind::Error) return send_error(res, error_status(*first), first->text);
 
   if (!r.stream) {
-    std::string text;
+    MessageDelta message;
     for (std::optional<StreamEvent> ev = std::move(first); ev; ev = next_event(*call, client)) {
       if (ev->kind == StreamEvent::Kind::Error) return send_error(res, error_status(*ev), ev->text);
       if (ev->kind == StreamEvent::Kind::Done) {
         const auto total = std::chrono::steady_clock::now() - t0;
         const Timing timing{std::chrono::duration_cast<std::chrono::nanoseconds>(total).count(),
                             call->lease->load_ns()};
-        return send_json(res, 200, shape->whole(text, ev->stats, timing));
+        return send_json(res, 200, shape->whole(message, ev->stats, timing));
       }
-      text += ev->text;
+      message.append(delta_of(*ev));
     }
     return;
   }

@@ -27,7 +27,7 @@ int64_t ns_since(Clock::time_point t0) {
 // An empty prompt (or no messages) only loads the model; with keep_alive 0 it unloads it.
 void load_or_unload(const GenerateRequest& r, const supervisor::ModelEntry& entry, const ClientWatch& client,
                     httplib::Response& res, ServerContext ctx, bool chat, Clock::time_point t0) {
-  json j = OllamaShape(r.model, chat).object("");
+  json j = OllamaShape(r.model, chat).object({});
   j["done"] = true;
   if (r.keep_alive && r.keep_alive->is_zero()) {
     try {

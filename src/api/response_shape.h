@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/message_delta.h"
+
 namespace ebb::api {
 
 // The request's clock when it ends: since it arrived, and the part spent loading the model.
@@ -20,11 +22,12 @@ class ResponseShape {
   // The streamed body's content type.
   virtual std::string content_type() const = 0;
   // Streamed lines, each ready for the wire (newlines included). `done` is the runner's done message.
-  virtual std::string chunk(const std::string& text) const = 0;
+  virtual std::string chunk(const MessageDelta& delta) const = 0;
   virtual std::string final(const nlohmann::json& done, Timing timing) const = 0;
   virtual std::string error(const std::string& message) const = 0;
-  // The whole answer of a request that does not stream (sent as application/json).
-  virtual nlohmann::json whole(const std::string& text, const nlohmann::json& done, Timing timing) const = 0;
+  // The whole answer of a request that does not stream (sent as application/json): `message` is
+  // every delta appended.
+  virtual nlohmann::json whole(const MessageDelta& message, const nlohmann::json& done, Timing timing) const = 0;
 };
 
 // One JSON value as it goes on the wire: compact, invalid UTF-8 replaced.

@@ -14,6 +14,7 @@
 #include "api/client_watch.h"
 #include "api/http_util.h"
 #include "api/server.h"
+#include "common/message_delta.h"
 #include "supervisor/request_stream.h"
 
 namespace ebb::api {
@@ -65,6 +66,13 @@ std::optional<RunnerCall> start_call(ServerContext ctx, const supervisor::ModelE
 // Blocks for the call's next event (a runner that dies ends the stream with an error). When the
 // client hangs up first, cancels the request in the runner and returns nullopt.
 std::optional<supervisor::StreamEvent> next_event(RunnerCall& call, const ClientWatch& client);
+
+// A token event's part of the message.
+inline MessageDelta delta_of(const supervisor::StreamEvent& ev) {
+  MessageDelta d{ev.text, ev.thinking};
+  if (ev.tool_calls.is_array()) d.tool_calls = ev.tool_calls;
+  return d;
+}
 
 // The HTTP status of a runner error: its "status" (400 when the request was at fault), else 500.
 int error_status(const supervisor::StreamEvent& ev);

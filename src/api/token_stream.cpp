@@ -43,7 +43,7 @@ bool TokenStream::write_to(httplib::DataSink& sink) {
       if (direct ? client_->gone() : !sink.is_writable()) return false;
       continue;
     }
-    if (ev->kind == StreamEvent::Kind::Token && ev->text.empty()) continue;  // "accepted"
+    if (ev->kind == StreamEvent::Kind::Token && ev->text.empty() && ev->plain_text()) continue;  // "accepted"
     const std::string line = line_of(*ev);
     // The runner is done with the request: the model is free again before the client can read
     // the last line, so its next admin call (release-kv, unload) never finds it still busy.
@@ -65,13 +65,13 @@ void TokenStream::close() {
 bool TokenStream::write_token_now(httplib::DataSink& sink, const std::string& text) const {
   if (text.empty()) return true;  // "accepted"
   if (!client_->writable_now()) return false;
-  const std::string line = shape_->chunk(text);
+  const std::string line = shape_->chunk(MessageDelta::text(text));
   return sink.write(line.data(), line.size());
 }
 
 std::string TokenStream::line_of(const StreamEvent& ev) {
   switch (ev.kind) {
-    case StreamEvent::Kind::Token: return shape_->chunk(ev.text);
+    case StreamEvent::Kind::Token: return shape_->chunk(delta_of(ev));
     case StreamEvent::Kind::Error: finished_ = true; return shape_->error(ev.text);
     case StreamEvent::Kind::Done: break;
   }

@@ -2,15 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "chat.h"
+#include "engine/chat_template_impl.h"
 #include "llama.h"
 
 namespace ebb::engine {
-
-struct ChatTemplate::Impl {
-  const llama_model* model = nullptr;
-  common_chat_templates_ptr jinja;
-};
 
 ChatTemplate::ChatTemplate(const llama_model* model) : impl_(std::make_unique<Impl>()) {
   impl_->model = model;

@@ -267,7 +267,9 @@ Token Engine::bos() const { return llama_vocab_bos(vocab_); }
 
 int32_t Engine::n_vocab() const { return llama_vocab_n_tokens(vocab_); }
 
-SamplerPtr Engine::make_sampler(const SamplingOptions& o) const { return engine::make_sampler(o, vocab_); }
+SamplerPtr Engine::make_sampler(const SamplingOptions& o, const ChatPrompt* chat) const {
+  return engine::make_sampler(o, vocab_, chat);
+}
 
 std::string Engine::apply_chat_template(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const {
   return templates_->apply(msgs, add_generation_prompt);

@@ -92,11 +92,16 @@ class Engine {
   Token bos() const;  // kNoToken when the vocabulary has none
   int32_t n_vocab() const;
   // A sampler chain for this model's vocabulary (see engine/sampler.h); throws std::runtime_error.
-  SamplerPtr make_sampler(const SamplingOptions& o) const;
+  // With `chat`, its grammar replaces the format's.
+  SamplerPtr make_sampler(const SamplingOptions& o, const ChatPrompt* chat = nullptr) const;
 
   // Renders chat messages with the model's template: Jinja (llama-common), then
   // libllama's built-in matcher, then a plain "role: content" layout.
   std::string apply_chat_template(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const;
+  // Tools and reasoning through the Jinja template (engine/chat_format.h); throws
+  // std::invalid_argument when the template cannot render them.
+  ChatPrompt render_chat(const ChatRequest& request) const { return templates_->render(request); }
+  const ChatTemplate& chat_template() const { return *templates_; }
 
   // Embeddings. The context always has pooling NONE: callers switch per-token embedding output
   // on for a decode (Batcher::decode_embeddings) and pool themselves, so one context serves both

@@ -18,13 +18,15 @@ std::string format_grammar(const nlohmann::json& format) {
   throw std::runtime_error("invalid format: must be \"json\" or a JSON schema object");
 }
 
-SamplerPtr make_sampler(const SamplingOptions& o, const llama_vocab* vocab) {
+SamplerPtr make_sampler(const SamplingOptions& o, const llama_vocab* vocab, const ChatPrompt* chat) {
   auto params = llama_sampler_chain_default_params();
   params.no_perf = true;
   SamplerPtr chain(llama_sampler_chain_init(params));
   auto add = [&](llama_sampler* s) { llama_sampler_chain_add(chain.get(), s); };
   // The grammar goes first so every later stage only sees tokens the format allows.
-  if (std::string grammar = format_grammar(o.format); !grammar.empty()) {
+  if (llama_sampler* g = chat ? chat_grammar_sampler(vocab, *chat) : nullptr) {
+    add(g);
+  } else if (std::string grammar = format_grammar(o.format); !grammar.empty()) {
     llama_sampler* g = llama_sampler_init_grammar(vocab, grammar.c_str(), "root");
     if (!g) throw std::runtime_error("the grammar for 'format' could not be parsed");
     add(g);

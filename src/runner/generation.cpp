@@ -11,8 +11,18 @@ using protocol::Msg;
 
 namespace {
 
-void send_text(Serving& sv, const Slot& s, const std::string& text) {
-  sv.out.send({{"type", type_name(Msg::Token)}, {"id", s.request_id}, {"text", text}});
+void send_delta(Serving& sv, const Slot& s, const MessageDelta& d) {
+  if (d.empty()) return;
+  nlohmann::json m = {{"type", type_name(Msg::Token)}, {"id", s.request_id}, {"text", d.content}};
+  if (!d.thinking.empty()) m["thinking"] = d.thinking;
+  if (!d.tool_calls.empty()) m["tool_calls"] = d.tool_calls;
+  sv.out.send(m);
+}
+
+// Text safe to send: as it is, or through the request's output parser.
+void send_text(Serving& sv, Slot& s, const std::string& text) {
+  if (text.empty()) return;
+  send_delta(sv, s, s.parsed ? s.parsed->push(text) : MessageDelta::text(text));
 }
 
 // Too long: keep num_keep tokens, drop from the middle, leave room to generate. Without
@@ -32,8 +42,7 @@ void sample(Serving& sv, Slot& s) {
   Token t = sv.batcher.sample(s.sampler, s.batch_index);
   if (sv.engine.is_eog(t)) return finish_generation(sv, s, "stop");
   ++s.generated;
-  std::string out = s.text->push(sv.engine.piece(t));
-  if (!out.empty()) send_text(sv, s, out);
+  send_text(sv, s, s.text->push(sv.engine.piece(t)));
   if (s.text->stopped()) return finish_generation(sv, s, "stop");
   if (s.options.num_predict > 0 && s.generated >= s.options.num_predict) return finish_generation(sv, s, "length");
   if (s.cache().size() + 1 >= sv.engine.n_ctx_per_slot()) return finish_generation(sv, s, "length");
@@ -68,14 +77,15 @@ void start_generation(Serving& sv, Slot& s, PendingRequest& r) {
   s.options = std::move(r.options);
   s.sampler = std::move(r.sampler);
   s.text.emplace(s.options.stop);
+  if (r.parser) s.parsed.emplace(std::move(r.parser), r.keep_thinking);
   s.prompt_evaluated = static_cast<int32_t>(s.prompt.size() - reuse);
   s.started = Clock::now();
 }
 
 void finish_generation(Serving& sv, Slot& s, const std::string& reason) {
-  if (s.text) {
-    std::string rest = s.text->flush();
-    if (!rest.empty() && reason != "cancelled") send_text(sv, s, rest);
+  if (s.text && reason != "cancelled") {
+    send_text(sv, s, s.text->flush());
+    if (s.parsed) send_delta(sv, s, s.parsed->finish());
   }
   auto now = Clock::now();
   bool prefilled = !s.prefilling();

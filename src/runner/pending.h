@@ -10,6 +10,7 @@
 
 #include "common/options.h"
 #include "common/shared_blob.h"
+#include "engine/chat_format.h"
 #include "engine/sampler.h"
 
 namespace ebb::runner {
@@ -24,8 +25,12 @@ struct PendingRequest {
   std::optional<std::vector<int32_t>> prompt;
   SamplingOptions options;
   engine::SamplerPtr sampler;
-  bool truncate = true;    // false: never cut the prompt to fit
-  bool snapshots = false;  // the supervisor holds snapshots: may ask for one
+  // Set when the output is parsed (tools, reasoning: runner/chat_request.h).
+  std::shared_ptr<const engine::ChatOutputParser> parser;
+  bool keep_thinking = true;
+  std::shared_ptr<engine::ChatPrompt> chat;  // until the sampler holds its grammar
+  bool truncate = true;                      // false: never cut the prompt to fit
+  bool snapshots = false;                    // the supervisor holds snapshots: may ask for one
   Snapshot snapshot = Snapshot::NotAsked;
   std::vector<int32_t> snapshot_tokens;        // the supervisor's answer; state empty: none found
   std::shared_ptr<SharedBlob> snapshot_state;  // null: none found

@@ -2,6 +2,7 @@
 
 #include "common/go_template.h"
 #include "engine/engine.h"
+#include "runner/chat_request.h"
 #include "runner/prompt.h"
 #include "runner/request_error.h"
 
@@ -25,6 +26,16 @@ auto as_request_error(F&& f) {
   }
 }
 
+engine::ChatPrompt render_chat(const engine::Engine& engine, const engine::ChatRequest& chat) {
+  try {
+    return engine.render_chat(chat);
+  } catch (const std::invalid_argument& e) {  // what the template cannot render
+    throw RequestError(e.what());
+  } catch (const std::exception& e) {  // llama-common's template errors (a jinja runtime error)
+    throw RequestError(std::string("the chat template failed: ") + e.what());
+  }
+}
+
 std::string too_long(const char* what, size_t n, size_t n_ctx) {
   return std::string(what) + " is too long: " + std::to_string(n) + " tokens, context is " + std::to_string(n_ctx);
 }
@@ -39,13 +50,23 @@ PendingRequest prepare_generate(const engine::Engine& engine, const json& msg) {
     r.options = sampling_from_json(msg.value("options", json::object()));
     r.truncate = msg.value("truncate", true);
     r.snapshots = msg.value("snapshots", false);
-    r.prompt = engine.tokenize(render_prompt(engine, msg), true);
+    if (auto chat = chat_request_of(engine, msg)) {
+      engine::ChatPrompt rendered = render_chat(engine, *chat);
+      r.options.stop.insert(r.options.stop.end(), rendered.stops.begin(), rendered.stops.end());
+      r.parser = rendered.parser;
+      r.keep_thinking = chat->think != engine::Think::Off;
+      r.prompt = engine.tokenize(rendered.prompt, true);
+      r.chat = std::make_shared<engine::ChatPrompt>(std::move(rendered));
+    } else {
+      r.prompt = engine.tokenize(render_prompt(engine, msg), true);
+    }
     return 0;
   });
   if (!r.truncate && r.prompt->size() >= engine.n_ctx_per_slot())
     throw RequestError(too_long("prompt", r.prompt->size(), engine.n_ctx_per_slot()));
   try {  // a "format" schema that does not convert, or a grammar llama.cpp rejects
-    r.sampler = engine.make_sampler(r.options);
+    r.sampler = engine.make_sampler(r.options, r.chat.get());
+    r.chat.reset();  // the grammar is in the sampler now
   } catch (const std::exception& e) {
     throw RequestError(e.what());
   }

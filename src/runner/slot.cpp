@@ -42,6 +42,7 @@ void Slot::reset() {
   sampler.reset();
   options = SamplingOptions{};
   text.reset();
+  parsed.reset();
   generated = 0;
   prompt_evaluated = 0;
   restored_tokens = 0;

@@ -15,6 +15,7 @@
 #include "common/text_stream.h"
 #include "common/token_prefix.h"
 #include "engine/sampler.h"
+#include "runner/chat_output.h"
 #include "runner/embed_job.h"
 #include "runner/timing.h"
 
@@ -52,6 +53,7 @@ class Slot {
   engine::SamplerPtr sampler;
   SamplingOptions options;
   std::optional<TextStream> text;
+  std::optional<ChatOutput> parsed;  // tools or reasoning: the text goes out as message deltas
   int32_t generated = 0;
   int32_t prompt_evaluated = 0;
   int32_t restored_tokens = 0;  // prompt tokens taken from a restored snapshot

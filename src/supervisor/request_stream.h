@@ -14,8 +14,29 @@ namespace ebb::supervisor {
 
 struct StreamEvent {
   enum class Kind { Token, Done, Error } kind = Kind::Token;
-  std::string text;      // Token: text; Error: message
+  std::string text;      // Token: content text; Error: message
   nlohmann::json stats;  // Done: the runner's done message
+  // Token, when the runner parses its output (tools, thinking): reasoning text and complete tool
+  // calls ({"name", "arguments"}), else empty / null.
+  std::string thinking;
+  nlohmann::json tool_calls;
+
+  bool plain_text() const { return thinking.empty() && (tool_calls.is_null() || tool_calls.empty()); }
+
+  static StreamEvent token(std::string text) { return make(Kind::Token, std::move(text), {}); }
+  static StreamEvent done(nlohmann::json stats) { return make(Kind::Done, "", std::move(stats)); }
+  static StreamEvent error(std::string message, nlohmann::json stats = {}) {
+    return make(Kind::Error, std::move(message), std::move(stats));
+  }
+
+ private:
+  static StreamEvent make(Kind kind, std::string text, nlohmann::json stats) {
+    StreamEvent ev;
+    ev.kind = kind;
+    ev.text = std::move(text);
+    ev.stats = std::move(stats);
+    return ev;
+  }
 };
 
 // A streamed response can install a token writer: tokens then go out on the pushing thread (the
@@ -23,6 +44,7 @@ struct StreamEvent {
 // under the stream's lock, and only while the consumer holds no event of its own (see pop and
 // written), so the order on the wire is the runner's. A token the writer cannot send right away
 // (it returns false) is queued, and so is everything after it until the consumer has caught up.
+// Only plain text goes through the writer; thinking and tool calls always go to the consumer.
 class RequestStream {
  public:
   using TokenWriter = std::function<bool(const std::string& text)>;
@@ -34,7 +56,8 @@ class RequestStream {
     {
       std::lock_guard lk(mu_);
       if (closed_) return;
-      if (e.kind == StreamEvent::Kind::Token && writer_ && q_.empty() && !taken_ && writer_(e.text)) return;
+      if (e.kind == StreamEvent::Kind::Token && e.plain_text() && writer_ && q_.empty() && !taken_ && writer_(e.text))
+        return;
       if (e.kind != StreamEvent::Kind::Token) closed_ = true;
       q_.push_back(std::move(e));
     }

@@ -165,12 +165,16 @@ void RunnerProcess::end_stream(uint64_t id, Msg type, const json& m) {
     }
   }
   if (!token) control_cv_.notify_all();  // a release_kv refused as busy may ask again
-  if (token)
-    s->push({StreamEvent::Kind::Token, m.value("text", ""), {}});
-  else if (type == Msg::Done || type == Msg::Embeddings)
-    s->push({StreamEvent::Kind::Done, "", m});
-  else  // the whole message: it may carry "status"
-    s->push({StreamEvent::Kind::Error, m.value("message", "runner error"), m});
+  if (token) {
+    StreamEvent ev = StreamEvent::token(m.value("text", ""));
+    ev.thinking = m.value("thinking", "");
+    if (auto it = m.find("tool_calls"); it != m.end() && it->is_array()) ev.tool_calls = *it;
+    s->push(std::move(ev));
+  } else if (type == Msg::Done || type == Msg::Embeddings) {
+    s->push(StreamEvent::done(m));
+  } else {  // the whole message: it may carry "status"
+    s->push(StreamEvent::error(m.value("message", "runner error"), m));
+  }
 }
 
 void RunnerProcess::on_control_reply(Msg type, const json& m) {
@@ -208,7 +212,7 @@ void RunnerProcess::fail_all(const std::string& why) {
     std::lock_guard lk(mu_);
     streams.swap(streams_);
   }
-  for (auto& [id, s] : streams) s->push({StreamEvent::Kind::Error, why, {}});
+  for (auto& [id, s] : streams) s->push(StreamEvent::error(why));
 }
 
 uint64_t RunnerProcess::send_control(Msg type, json fields) {

@@ -25,7 +25,7 @@ const json kDone = {{"type", "done"},         {"done_reason", "length"},
 TEST(OllamaShape, GenerateLines) {
   OllamaShape shape("tiny", false);
   EXPECT_EQ(shape.content_type(), "application/x-ndjson");
-  EXPECT_EQ(without_time(shape.chunk("h\xC3\xA9")),
+  EXPECT_EQ(without_time(shape.chunk(ebb::MessageDelta::text("h\xC3\xA9"))),
             "{\"created_at\":\"T\",\"done\":false,\"model\":\"tiny\",\"response\":\"h\xC3\xA9\"}\n");
   EXPECT_EQ(without_time(shape.final(kDone, {7, 2})),
             "{\"created_at\":\"T\",\"done\":true,\"done_reason\":\"length\",\"eval_count\":5,\"eval_duration\":600,"
@@ -36,10 +36,10 @@ TEST(OllamaShape, GenerateLines) {
 
 TEST(OllamaShape, ChatLines) {
   OllamaShape shape("tiny", true);
-  EXPECT_EQ(without_time(shape.chunk("hi")),
+  EXPECT_EQ(without_time(shape.chunk(ebb::MessageDelta::text("hi"))),
             "{\"created_at\":\"T\",\"done\":false,\"message\":{\"content\":\"hi\",\"role\":\"assistant\"},"
             "\"model\":\"tiny\"}\n");
-  json whole = shape.whole("hi there", {{"type", "done"}}, {9, 0});
+  json whole = shape.whole(ebb::MessageDelta::text("hi there"), {{"type", "done"}}, {9, 0});
   EXPECT_EQ(whole["message"]["content"], "hi there");
   EXPECT_EQ(whole["done_reason"], "stop") << "the default when the runner names none";
   EXPECT_EQ(whole["total_duration"], 9);
@@ -48,7 +48,7 @@ TEST(OllamaShape, ChatLines) {
 
 TEST(OllamaShape, InvalidUtf8IsReplacedNotThrown) {
   OllamaShape shape("tiny", false);
-  EXPECT_EQ(without_time(shape.chunk("\xFF")),
+  EXPECT_EQ(without_time(shape.chunk(ebb::MessageDelta::text("\xFF"))),
             "{\"created_at\":\"T\",\"done\":false,\"model\":\"tiny\",\"response\":\"\xEF\xBF\xBD\"}\n");
 }
 

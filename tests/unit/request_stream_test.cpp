@@ -14,12 +14,12 @@ using ebb::supervisor::StreamEvent;
 using Kind = StreamEvent::Kind;
 using namespace std::chrono_literals;
 
-StreamEvent token(const std::string& t) { return {Kind::Token, t, {}}; }
+StreamEvent token(const std::string& t) { return StreamEvent::token(t); }
 
 TEST(RequestStream, WithoutAWriterEverythingQueues) {
   RequestStream s(1);
   s.push(token("a"));
-  s.push({Kind::Done, "", {}});
+  s.push(StreamEvent::done({}));
   s.push(token("late"));  // after the end: dropped
   EXPECT_EQ(s.pop(0ms)->text, "a");
   EXPECT_EQ(s.pop(0ms)->kind, Kind::Done);
@@ -37,7 +37,7 @@ TEST(RequestStream, AWriterTakesTokensButNotTheEnd) {
   s.push(token("b"));
   EXPECT_EQ(wire, "ab");
   EXPECT_FALSE(s.pop(0ms)) << "written tokens are not queued";
-  s.push({Kind::Done, "", {}});
+  s.push(StreamEvent::done({}));
   EXPECT_EQ(s.pop(0ms)->kind, Kind::Done);
 }
 

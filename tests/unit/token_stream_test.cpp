@@ -29,20 +29,20 @@ using ebb::supervisor::StreamEvent;
 using Kind = StreamEvent::Kind;
 using namespace std::chrono_literals;
 
-StreamEvent token(const std::string& t) { return {Kind::Token, t, {}}; }
+StreamEvent token(const std::string& t) { return StreamEvent::token(t); }
 StreamEvent accepted() { return token(""); }
-StreamEvent done() { return {Kind::Done, "", {{"done_reason", "stop"}}}; }
+StreamEvent done() { return StreamEvent::done({{"done_reason", "stop"}}); }
 
 // Lines that show which event made them.
 class TestShape : public ResponseShape {
  public:
   std::string content_type() const override { return "text/test"; }
-  std::string chunk(const std::string& text) const override { return "chunk " + text + "\n"; }
+  std::string chunk(const ebb::MessageDelta& d) const override { return "chunk " + d.content + "\n"; }
   std::string final(const nlohmann::json& d, Timing) const override {
     return "final " + d.value("done_reason", "") + "\n";
   }
   std::string error(const std::string& message) const override { return "error " + message + "\n"; }
-  nlohmann::json whole(const std::string& text, const nlohmann::json&, Timing) const override { return text; }
+  nlohmann::json whole(const ebb::MessageDelta& m, const nlohmann::json&, Timing) const override { return m.content; }
 };
 
 // A connected loopback TCP pair: `client` is the client's end; the server's end is what a
@@ -215,7 +215,7 @@ TEST(TokenStream, AnErrorIsTheLastLine) {
   auto s = std::make_shared<RequestStream>(1);
   TokenStream ts = make_stream(s, std::nullopt);
   s->push(token("a"));
-  s->push({Kind::Error, "runner exited (signal 9)", {}});
+  s->push(StreamEvent::error("runner exited (signal 9)"));
   RecordingSink out;
   EXPECT_TRUE(ts.write_to(out.sink));
   EXPECT_EQ(out.text, "chunk a\nerror runner exited (signal 9)\n");

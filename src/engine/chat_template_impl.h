@@ -1,0 +1,16 @@
+#pragma once
+// ChatTemplate's state, shared by chat_template.cpp (plain rendering) and chat_format.cpp (tools
+// and reasoning). Includes llama-common: never include this next to ebb's nlohmann-json.
+#include "chat.h"
+#include "engine/chat_template.h"
+
+struct llama_model;
+
+namespace ebb::engine {
+
+struct ChatTemplate::Impl {
+  const llama_model* model = nullptr;
+  common_chat_templates_ptr jinja;  // null when the GGUF has no template or it does not parse
+};
+
+}  // namespace ebb::engine

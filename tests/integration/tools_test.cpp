@@ -1,0 +1,176 @@
+// Tool calling and reasoning on /api/chat: synthetic models carrying real model families' chat
+// templates (from the pinned llama.cpp's models/templates), through real HTTP and a real runner.
+#include "serve_fixture.h"
+
+namespace ebb::test {
+namespace {
+
+// One synthetic model per template, made once, in a directory of their own.
+const fs::path& family_models() {
+  static const fs::path dir = [] {
+    fs::path d = scratch_dir("ebb-test-tools");
+    const fs::path templates = LLAMA_TEMPLATES_DIR;
+    const std::vector<std::pair<std::string, std::string>> families = {
+        {"qwen25", "Qwen-Qwen2.5-7B-Instruct.jinja"},
+        {"hermes3", "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja"},
+        {"llama32", "meta-llama-Llama-3.2-3B-Instruct.jinja"},
+        {"nemo", "mistralai-Mistral-Nemo-Instruct-2407.jinja"},
+        {"qwen3", "Qwen-Qwen3-0.6B.jinja"},
+        {"r1", "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja"},
+    };
+    for (const auto& [name, file] : families)
+      run_capture(std::string(EBB_BIN) + " synth --out " + (d / (name + ".gguf")).string() +
+                  " --params 20M --seed 5 --chat-template " + (templates / file).string() + " >/dev/null");
+    fs::copy_file(models_dir() / "tiny.gguf", d / "plain.gguf");  // ChatML without tools or thinking
+    return d;
+  }();
+  return dir;
+}
+
+const json kWeatherTool = {
+    {"type", "function"},
+    {"function",
+     {{"name", "get_weather"},
+      {"description", "The weather in a city"},
+      {"parameters",
+       {{"type", "object"},
+        {"properties", {{"city", {{"type", "string"}, {"enum", {"Paris", "Rome"}}}}}},
+        {"required", {"city"}}}}}}};
+
+json weather_request(const std::string& model, bool stream) {
+  return {{"model", model},
+          {"messages", {{{"role", "user"}, {"content", "What is the weather in Paris?"}}}},
+          {"tools", {kWeatherTool}},
+          {"tool_choice", "required"},
+          {"stream", stream},
+          {"options", {{"temperature", 0}, {"num_predict", 160}}}};
+}
+
+class Tools : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() { server_ = new Server({"--device-memory", "8GiB"}, family_models()); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  static Server* server_;
+};
+Server* Tools::server_ = nullptr;
+
+// A random model never writes a tool call by itself, so the exact parse of each family's calls
+// is tested on written outputs (tests/engine/chat_format_test.cpp); here: the same requests
+// through real HTTP and a real runner.
+TEST_P(Tools, ToolsAreRenderedIntoThePrompt) {
+  json with = weather_request(GetParam(), false);
+  with["options"]["num_predict"] = 4;
+  json without = with;
+  without.erase("tools");
+  without.erase("tool_choice");
+  auto [s1, t1] = server_->post("/api/chat", with);
+  auto [s2, t2] = server_->post("/api/chat", without);
+  ASSERT_EQ(s1, 200) << t1;
+  ASSERT_EQ(s2, 200) << t2;
+  const json r = json::parse(t1);
+  EXPECT_GT(r["prompt_eval_count"].get<int>(), json::parse(t2)["prompt_eval_count"].get<int>() + 20)
+      << "the tool's schema is in the prompt";
+  EXPECT_EQ(r["message"]["role"], "assistant");
+}
+
+// The next turn carries the call and its result back; the template renders both.
+TEST_P(Tools, ToolResultGoesBackInTheNextTurn) {
+  json call = {{"function", {{"name", "get_weather"}, {"arguments", {{"city", "Paris"}}}}}};
+  json body = weather_request(GetParam(), false);
+  body["messages"].push_back({{"role", "assistant"}, {"content", ""}, {"tool_calls", {call}}});
+  body["messages"].push_back({{"role", "tool"}, {"content", "18 degrees and sunny"}, {"tool_name", "get_weather"}});
+  body["tool_choice"] = "auto";
+  body["options"]["num_predict"] = 8;
+  auto [status, text] = server_->post("/api/chat", body);
+  ASSERT_EQ(status, 200) << text;
+  json first_turn = weather_request(GetParam(), false);
+  first_turn["tool_choice"] = "auto";
+  first_turn["options"]["num_predict"] = 8;
+  auto [status1, text1] = server_->post("/api/chat", first_turn);
+  ASSERT_EQ(status1, 200) << text1;
+  EXPECT_GT(json::parse(text)["prompt_eval_count"].get<int>(), json::parse(text1)["prompt_eval_count"].get<int>() + 5)
+      << "the call and its result are in the prompt";
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, Tools, ::testing::Values("qwen25", "hermes3", "llama32", "nemo", "qwen3"));
+
+TEST_F(Tools, ModelWithoutToolsSaysSo) {
+  auto [status, text] = server_->post("/api/chat", weather_request("plain", false));
+  EXPECT_EQ(status, 400) << text;
+  EXPECT_NE(text.find("does not support tools"), std::string::npos) << text;
+}
+
+TEST_F(Tools, BadToolsAre400) {
+  json body = weather_request("qwen25", false);
+  body["tools"][0]["function"]["parameters"] = "not a schema";
+  EXPECT_EQ(server_->post("/api/chat", body).first, 400);
+  body = weather_request("qwen25", false);
+  body["tools"] = "get_weather";
+  EXPECT_EQ(server_->post("/api/chat", body).first, 400);
+  body = weather_request("qwen25", false);
+  body["tool_choice"] = "sometimes";
+  EXPECT_EQ(server_->post("/api/chat", body).first, 400);
+  body = weather_request("qwen25", false);
+  body["messages"].push_back({{"role", "assistant"}, {"content", ""}, {"tool_calls", {{{"function", 3}}}}});
+  EXPECT_EQ(server_->post("/api/chat", body).first, 400);
+}
+
+// `tag` starts the question: prompts that differ from the first token on share no cached prefix
+// (prompt_eval_count counts only the tokens evaluated).
+json think_request(const std::string& model, json think, bool stream, const std::string& tag = "A") {
+  json body = {{"model", model},
+               {"messages", {{{"role", "user"}, {"content", tag + " Why is the sky blue?"}}}},
+               {"stream", stream},
+               {"options", {{"temperature", 0}, {"num_predict", 24}}}};
+  if (!think.is_null()) body["think"] = think;
+  return body;
+}
+
+// DeepSeek-R1's template opens the reasoning block; the random model never closes it in 24
+// tokens, so everything it writes is reasoning.
+TEST_F(Tools, ThinkingIsSplitFromTheContent) {
+  auto [status, text] = server_->post("/api/chat", think_request("r1", true, false));
+  ASSERT_EQ(status, 200) << text;
+  json m = json::parse(text)["message"];
+  EXPECT_FALSE(m.value("thinking", "").empty()) << m.dump();
+  EXPECT_EQ(m["content"], "") << m.dump();
+
+  std::string streamed;
+  for (const auto& l : server_->stream("/api/chat", think_request("r1", true, true))) {
+    ASSERT_FALSE(l.contains("error")) << l.dump();
+    streamed += l["message"].value("thinking", "");
+    EXPECT_EQ(l["message"]["content"], "") << l.dump();
+  }
+  EXPECT_EQ(streamed, m["thinking"]);
+  // A thinking model thinks unless told not to (as Ollama).
+  auto [s2, t2] = server_->post("/api/chat", think_request("r1", nullptr, false));
+  ASSERT_EQ(s2, 200) << t2;
+  EXPECT_EQ(json::parse(t2)["message"]["thinking"], m["thinking"]);
+  // "think": false keeps the reasoning out of the answer.
+  auto [s3, t3] = server_->post("/api/chat", think_request("r1", false, false));
+  ASSERT_EQ(s3, 200) << t3;
+  EXPECT_FALSE(json::parse(t3)["message"].contains("thinking")) << t3;
+}
+
+// Qwen3's template turns reasoning off with an empty think block in the prompt.
+TEST_F(Tools, ThinkFalseChangesThePrompt) {
+  auto [s1, t1] = server_->post("/api/chat", think_request("qwen3", true, false, "B"));
+  auto [s2, t2] = server_->post("/api/chat", think_request("qwen3", false, false, "C"));
+  ASSERT_EQ(s1, 200) << t1;
+  ASSERT_EQ(s2, 200) << t2;
+  EXPECT_GT(json::parse(t2)["prompt_eval_count"].get<int>(), json::parse(t1)["prompt_eval_count"].get<int>());
+  EXPECT_EQ(server_->post("/api/chat", think_request("qwen3", "sometimes", false)).first, 400);
+}
+
+TEST_F(Tools, ThinkingOnAModelWithoutItIs400) {
+  json body = {{"model", "plain"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"think", true}};
+  auto [status, text] = server_->post("/api/chat", body);
+  EXPECT_EQ(status, 400) << text;
+  EXPECT_NE(text.find("does not support thinking"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace ebb::test
