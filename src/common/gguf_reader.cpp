@@ -306,7 +306,7 @@ GgufScalar read_scalar(HeaderReader& r, GgufType type, std::string_view what) {
   r.fail(fmt::format("{}: unexpected value type", what));
 }
 
-GgufValue read_value(HeaderReader& r, const std::string& key) {
+GgufValue read_value(HeaderReader& r, const std::string& key, bool keep_arrays) {
   GgufValue value;
   const std::string shown = printable(key);
   const std::string what = fmt::format("value of '{}'", shown);
@@ -335,7 +335,7 @@ GgufValue read_value(HeaderReader& r, const std::string& key) {
   }
   const uint64_t keep_limit =
       value.array_type == GgufType::String ? GgufValue::kMaxKeptStrings : GgufValue::kMaxKeptNumbers;
-  value.array_kept = n <= keep_limit;
+  value.array_kept = keep_arrays || n <= keep_limit;
   if (value.array_kept) {
     value.array.reserve(n);
     for (uint64_t i = 0; i < n; ++i) value.array.push_back(read_scalar(r, value.array_type, what));
@@ -347,13 +347,13 @@ GgufValue read_value(HeaderReader& r, const std::string& key) {
   return value;
 }
 
-void read_metadata(HeaderReader& r, uint64_t n_kv, GgufInfo& info) {
+void read_metadata(HeaderReader& r, uint64_t n_kv, GgufInfo& info, bool keep_arrays) {
   for (uint64_t i = 0; i < n_kv; ++i) {
     const std::string key_what = fmt::format("metadata key #{}", i);
     std::string key = r.read_string(key_what, kMaxKeyBytes);
     if (key.empty()) r.fail(fmt::format("{} is empty", key_what));
     if (info.metadata.count(key)) r.fail(fmt::format("duplicate metadata key '{}'", printable(key)));
-    GgufValue value = read_value(r, key);
+    GgufValue value = read_value(r, key, keep_arrays);
     info.metadata.emplace(std::move(key), std::move(value));
   }
 
@@ -635,7 +635,7 @@ std::string GgufInfo::quantization_level() const {
 
 // --- reading ---
 
-GgufInfo read_gguf_header(const std::string& path) {
+GgufInfo read_gguf_header(const std::string& path, const GgufReadOptions& options) {
   HeaderReader r(path);
   GgufInfo info;
   info.path = path;
@@ -666,7 +666,7 @@ GgufInfo read_gguf_header(const std::string& path) {
                     "corrupt",
                     n_kv, r.remaining()));
   }
-  read_metadata(r, n_kv, info);
+  read_metadata(r, n_kv, info, options.keep_arrays);
 
   if (n_tensors > kMaxTensors || n_tensors > r.remaining() / kMinTensorInfoBytes) {
     r.fail(

@@ -55,7 +55,8 @@ struct GgufValue {
   GgufScalar scalar;  // when type != Array
 
   // Arrays: element type and length always; the elements only when the array is small
-  // (kMaxKeptNumbers / kMaxKeptStrings), so a 150k-token vocabulary is never held in memory.
+  // (kMaxKeptNumbers / kMaxKeptStrings), so a 150k-token vocabulary is not held in memory
+  // (unless GgufReadOptions::keep_arrays asks for it).
   GgufType array_type = GgufType::U8;
   uint64_t array_length = 0;
   bool array_kept = false;
@@ -122,8 +123,13 @@ struct GgufInfo {
   std::string quantization_level() const;
 };
 
+struct GgufReadOptions {
+  // Keep every array's elements, however long (a whole vocabulary: /api/show with verbose).
+  bool keep_arrays = false;
+};
+
 // Reads and validates the header of a GGUF file. Throws GgufError with a readable reason.
-GgufInfo read_gguf_header(const std::string& path);
+GgufInfo read_gguf_header(const std::string& path, const GgufReadOptions& options = {});
 
 // The ggml tensor type table: block size (elements) and bytes per block. nullptr when unknown.
 struct GgmlTypeTraits {

@@ -263,6 +263,22 @@ TEST_F(GgufReaderTest, LargeVocabularyKeepsOnlyItsLength) {
   EXPECT_EQ(info.quantization_level(), "F16");  // the KV after the arrays is still read correctly
 }
 
+TEST_F(GgufReaderTest, KeepArraysReadsAWholeVocabulary) {
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 20000; ++i) tokens.push_back("tok" + std::to_string(i));
+  GgufWriter w;
+  w.kv_str("general.architecture", "qwen2").kv_str_array("tokenizer.ggml.tokens", tokens);
+  w.kv_u32_array("tokenizer.ggml.token_type", std::vector<uint32_t>(20000, 1));
+  w.kv_u32("general.file_type", 1);
+  const auto info = ebb::read_gguf_header(write(w.build()), {.keep_arrays = true});
+  const auto* t = info.find("tokenizer.ggml.tokens");
+  ASSERT_TRUE(t->array_kept);
+  ASSERT_EQ(t->array.size(), 20000u);
+  EXPECT_EQ(std::get<std::string>(t->array[19999]), "tok19999");
+  EXPECT_EQ(info.find("tokenizer.ggml.token_type")->array.size(), 20000u);
+  EXPECT_EQ(info.quantization_level(), "F16");
+}
+
 TEST_F(GgufReaderTest, PerLayerHeadCountsAndEmbeddingModels) {
   GgufWriter w;
   w.kv_str("general.architecture", "openelm")
