@@ -11,6 +11,7 @@
 #include "api/ollama_shape.h"
 #include "api/runner_call.h"
 #include "api/server.h"
+#include "api/show.h"
 #include "common/time_format.h"
 #include "common/units.h"
 
@@ -59,29 +60,6 @@ void handle_generation(const httplib::Request& req, httplib::Response& res, Serv
   const ClientWatch client(req.remote_addr, req.remote_port);
   if (r.empty) return load_or_unload(r, entry, client, res, ctx, chat, t0);
   serve_generation(ctx, entry, r, client, std::make_shared<OllamaShape>(r.model, chat), t0, res);
-}
-
-json tag_entry(const supervisor::ModelEntry& e) {
-  const auto& info = *e.info;
-  auto mtime = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(e.mtime_ns)));
-  uint64_t params = info.parameter_count();
-  char psize[32];
-  if (params >= 1000000000)
-    std::snprintf(psize, sizeof psize, "%.1fB", params / 1e9);
-  else
-    std::snprintf(psize, sizeof psize, "%.0fM", params / 1e6);
-  return {{"name", e.name + ":latest"},
-          {"model", e.name + ":latest"},
-          {"modified_at", format_rfc3339(mtime)},
-          {"size", e.file_size},
-          {"digest", ""},
-          {"details",
-           {{"format", "gguf"},
-            {"family", info.architecture()},
-            {"families", json::array({info.architecture()})},
-            {"parameter_size", psize},
-            {"quantization_level", info.quantization_level()}}}};
 }
 
 }  // namespace

@@ -43,6 +43,7 @@ HttpServer::HttpServer(ServerContext ctx) : ctx_(ctx), srv_(std::make_unique<htt
   add_ollama_routes(*srv_, ctx_);
   add_admin_routes(*srv_, ctx_);
   add_embed_routes(*srv_, ctx_);
+  add_show_routes(*srv_, ctx_);
 }
 
 HttpServer::~HttpServer() = default;

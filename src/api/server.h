@@ -38,5 +38,6 @@ class HttpServer {
 void add_ollama_routes(httplib::Server& srv, ServerContext ctx);
 void add_admin_routes(httplib::Server& srv, ServerContext ctx);
 void add_embed_routes(httplib::Server& srv, ServerContext ctx);
+void add_show_routes(httplib::Server& srv, ServerContext ctx);
 
 }  // namespace ebb::api

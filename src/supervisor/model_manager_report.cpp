@@ -1,4 +1,5 @@
 // ModelManager's reports: /api/ps entries and /api/memory.
+#include "common/model_details.h"
 #include "common/process_memory.h"
 #include "common/time_format.h"
 #include "supervisor/gpu_process_memory.h"
@@ -27,11 +28,8 @@ json ModelManager::entry_json(const std::string& name, const DeviceMeter& meter)
   json j = {{"name", name},
             {"model", name},
             {"size", estimated},
-            {"digest", ""},
-            {"details",
-             {{"format", "gguf"},
-              {"family", info ? info->architecture() : ""},
-              {"quantization_level", info ? info->quantization_level() : ""}}},
+            {"digest", model_digest(inst.entry.path, inst.entry.file_size, inst.entry.mtime_ns)},
+            {"details", info ? model_details(*info) : json::object()},
             {"expires_at", st->busy > 0 || st->is_protected() ? format_expiry(std::nullopt) : format_expiry(leaves)},
             {"size_vram", cfg_.device_is_host_ram ? 0 : estimated},
             {"context_length", fp.n_ctx},
