@@ -30,7 +30,7 @@ void print_stats(const json& j) {
 }
 
 int run(const RunArgs& a) {
-  std::string addr = server_address(a.host);
+  const ClientAddress addr = server_address(a.host);
   json base = {{"model", a.model}};
   if (!a.keep_alive.empty()) base["keep_alive"] = a.keep_alive;
   if (a.num_predict != 0) base["options"] = {{"num_predict", a.num_predict}};
@@ -83,7 +83,7 @@ void add_run_command(CLI::App& root) {
   auto* cmd = root.add_subcommand("run", "stream an answer from a running server (no prompt: interactive chat)");
   cmd->add_option("model", a->model, "model name")->required();
   cmd->add_option("prompt", a->prompt, "prompt; omitted: read stdin, or chat interactively on a terminal");
-  cmd->add_option("--host", a->host, "server address (env EBB_HOST)");
+  add_host_option(cmd, a->host);
   cmd->add_option("--keep-alive", a->keep_alive, "how long the model stays loaded after this request (e.g. 5m, 0, -1)");
   cmd->add_option("--num-predict", a->num_predict, "most tokens to generate per answer");
   cmd->add_flag("--verbose", a->verbose, "print timings");

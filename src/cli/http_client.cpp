@@ -5,24 +5,25 @@
 
 #include <httplib.h>
 
-#include "common/config.h"
-
 namespace ebb::cli {
 
 using json = nlohmann::json;
 
-std::string server_address(const std::string& flag) {
-  std::string text = !flag.empty() ? flag : std::getenv("EBB_HOST") ? std::getenv("EBB_HOST") : "";
-  HostPort hp = text.empty() ? HostPort{} : parse_host_port(text);
-  if (hp.host == "0.0.0.0" || hp.host.empty()) hp.host = "127.0.0.1";
-  return hp.to_string();
+ClientAddress server_address(const std::string& flag) { return client_address_from_env(flag); }
+
+void add_host_option(CLI::App* cmd, std::string& host) {
+  cmd->add_option("--host", host, "server address: host:port, :port, http://host:port (env EBB_HOST, OLLAMA_HOST)");
 }
 
-static httplib::Client client_for(const std::string& address) {
-  httplib::Client cli("http://" + address);
+static httplib::Client client_for(const ClientAddress& address) {
+  httplib::Client cli(address.origin());
   cli.set_connection_timeout(5, 0);
   cli.set_read_timeout(3600, 0);
   return cli;
+}
+
+static std::runtime_error unreachable(const ClientAddress& address) {
+  return std::runtime_error("could not connect to ebb at " + address.to_string() + " (is `ebb serve` running?)");
 }
 
 static std::string error_text(int status, const std::string& body) {
@@ -31,20 +32,28 @@ static std::string error_text(int status, const std::string& body) {
   return "HTTP " + std::to_string(status) + ": " + body;
 }
 
-json get_json(const std::string& address, const std::string& path) {
+json get_json(const ClientAddress& address, const std::string& path) {
   auto cli = client_for(address);
-  auto res = cli.Get(path.c_str());
-  if (!res) throw std::runtime_error("could not connect to ebb at " + address + " (is `ebb serve` running?)");
-  if (res->status != 200) throw std::runtime_error(error_text(res->status, res->body));
+  auto res = cli.Get((address.path + path).c_str());
+  if (!res) throw unreachable(address);
+  if (res->status != 200) throw HttpError(res->status, error_text(res->status, res->body));
   return json::parse(res->body);
 }
 
-void post_ndjson(const std::string& address, const std::string& path, const json& body,
+json post_json(const ClientAddress& address, const std::string& path, const json& body) {
+  auto cli = client_for(address);
+  auto res = cli.Post((address.path + path).c_str(), body.dump(), "application/json");
+  if (!res) throw unreachable(address);
+  if (res->status != 200) throw HttpError(res->status, error_text(res->status, res->body));
+  return json::parse(res->body);
+}
+
+void post_ndjson(const ClientAddress& address, const std::string& path, const json& body,
                  const std::function<void(const json&)>& on_object) {
   auto cli = client_for(address);
   httplib::Request req;
   req.method = "POST";
-  req.path = path;
+  req.path = address.path + path;
   req.body = body.dump();
   req.set_header("Content-Type", "application/json");
   std::string buf, raw;
@@ -75,9 +84,9 @@ void post_ndjson(const std::string& address, const std::string& path, const json
   httplib::Error err = httplib::Error::Success;
   if (!cli.send(req, res, err)) {
     if (err == httplib::Error::Canceled) return;
-    throw std::runtime_error("could not connect to ebb at " + address + " (is `ebb serve` running?)");
+    throw unreachable(address);
   }
-  if (status != 200) throw std::runtime_error(error_text(status, raw.empty() ? res.body : raw));
+  if (status != 200) throw HttpError(status, error_text(status, raw.empty() ? res.body : raw));
 }
 
 }  // namespace ebb::cli
