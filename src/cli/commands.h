@@ -7,6 +7,7 @@ void add_serve_command(CLI::App& root);
 void add_runner_command(CLI::App& root);
 void add_run_command(CLI::App& root);
 void add_ps_command(CLI::App& root);
+void add_model_commands(CLI::App& root);  // list (ls), show, stop
 void add_synth_command(CLI::App& root);
 void add_quantize_command(CLI::App& root);
 }  // namespace ebb::cli

@@ -1,5 +1,7 @@
-// /api/show, /api/tags and /api/ps agreeing on a model.
+// /api/show, /api/tags and /api/ps agreeing on a model, and the Ollama-style client commands
+// (ebb list, show, stop, ps) run against the real server, with --host, EBB_HOST and OLLAMA_HOST.
 #include <regex>
+#include <sstream>
 
 #include "common/gguf_reader.h"
 #include "serve_fixture.h"
@@ -17,6 +19,20 @@ const fs::path& embedding_gguf() {
     return p;
   }();
   return path;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::vector<std::string> words_of(const std::string& line) {
+  std::vector<std::string> out;
+  std::istringstream in(line);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
 }
 
 class Show : public ::testing::Test {
@@ -47,6 +63,12 @@ class Show : public ::testing::Test {
     ADD_FAILURE() << name << " is not in /api/tags: " << tags.dump();
     return json();
   }
+  // `ebb ARGS` with neither EBB_HOST nor OLLAMA_HOST set unless `env` sets them; stdout and
+  // stderr together.
+  static std::string ebb(const std::string& args, int* rc, const std::string& env = "") {
+    return run_command("env -u EBB_HOST -u OLLAMA_HOST " + env + " " + EBB_BIN + " " + args + " 2>&1", rc);
+  }
+  static std::string host_flag() { return " --host " + server_->address(); }
 
   static fs::path config_;
   static Server* server_;
@@ -170,6 +192,134 @@ TEST_F(Show, TagsAndPsShareDetailsAndDigest) {
   ASSERT_TRUE(entry.is_object());
   EXPECT_EQ(entry["details"], tag("tiny2:latest")["details"]);
   EXPECT_EQ(entry["digest"], tag("tiny2:latest")["digest"]);
+}
+
+TEST_F(Show, ListCommand) {
+  int rc = -1;
+  const std::string out = ebb("list" + host_flag(), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const auto lines = lines_of(out);
+  ASSERT_GE(lines.size(), 5u) << out;
+  EXPECT_EQ(words_of(lines[0]), (std::vector<std::string>{"NAME", "ID", "SIZE", "MODIFIED"})) << out;
+  const json t = tag("tiny:latest");
+  bool found = false;
+  for (const auto& line : lines) {
+    const auto w = words_of(line);
+    if (w.empty() || w[0] != "tiny:latest") continue;
+    found = true;
+    ASSERT_GE(w.size(), 6u) << line;
+    EXPECT_EQ(w[1], t["digest"].get<std::string>().substr(0, 12));
+    EXPECT_EQ(w[3], "MB") << line;  // "25 MB"
+    EXPECT_EQ(line.substr(line.size() - 4), " ago") << line;
+  }
+  EXPECT_TRUE(found) << out;
+  EXPECT_EQ(out.find("corrupt"), std::string::npos) << out;
+
+  // `ls` is the same command; a prefix filters.
+  EXPECT_EQ(ebb("ls" + host_flag(), &rc), out);
+  const auto filtered = lines_of(ebb("list em" + host_flag(), &rc));
+  ASSERT_EQ(filtered.size(), 2u);
+  EXPECT_EQ(words_of(filtered[1])[0], "emb:latest");
+}
+
+TEST_F(Show, ShowCommand) {
+  int rc = -1;
+  const std::string out = ebb("show tiny" + host_flag(), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const json r = show({{"model", "tiny"}});
+  const std::string arch_line = "    architecture        llama";
+  EXPECT_EQ(out.rfind("  Model\n" + arch_line + "\n", 0), 0u) << out;
+  EXPECT_NE(out.find("    parameters          " + r["details"]["parameter_size"].get<std::string>() + "\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("    context length      " + r["model_info"]["llama.context_length"].dump() + "\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("    embedding length    "), std::string::npos) << out;
+  EXPECT_NE(out.find("    quantization        Q8_0\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("  Capabilities\n    completion\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Metadata"), std::string::npos) << out;
+
+  const std::string cfg = ebb("show cfg" + host_flag(), &rc);
+  EXPECT_NE(cfg.find("  Parameters\n    num_ctx      512\n    num_batch    64\n"), std::string::npos) << cfg;
+
+  const std::string verbose = ebb("show -v tiny" + host_flag(), &rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(verbose.find("  Metadata\n"), std::string::npos) << verbose.substr(0, 2000);
+  EXPECT_NE(verbose.find("    general.architecture "), std::string::npos);
+  EXPECT_TRUE(std::regex_search(verbose, std::regex(R"(\n    tokenizer\.ggml\.tokens +\[.* \.\.\.\+\d+ more\]\n)")))
+      << verbose.substr(0, 3000);
+  EXPECT_NE(verbose.find("  Tensors\n    token_embd.weight"), std::string::npos);
+
+  EXPECT_EQ(ebb("show --modelfile tiny" + host_flag(), &rc), r["modelfile"].get<std::string>() + "\n");
+  EXPECT_EQ(ebb("show --template tiny" + host_flag(), &rc), r["template"].get<std::string>());
+  EXPECT_EQ(ebb("show --parameters cfg" + host_flag(), &rc),
+            "num_ctx                        512\nnum_batch                      64\n");
+
+  EXPECT_NE(ebb("show --license --template tiny" + host_flag(), &rc).find("only one of"), std::string::npos);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(ebb("show nope" + host_flag(), &rc), "Error: model 'nope' not found\n");
+  EXPECT_EQ(rc, 1);
+}
+
+TEST_F(Show, StopAndPsCommands) {
+  auto loaded = [] {
+    const json ps = server_->get("/api/ps");
+    for (const auto& m : ps["models"])
+      if (m["name"] == "tiny") return true;
+    return false;
+  };
+  ASSERT_EQ(server_->post("/api/generate", {{"model", "tiny"}, {"prompt", ""}, {"keep_alive", "10m"}}).first, 200);
+  ASSERT_TRUE(loaded());
+
+  int rc = -1;
+  const std::string ps = ebb("ps" + host_flag(), &rc);
+  ASSERT_EQ(rc, 0) << ps;
+  const auto lines = lines_of(ps);
+  ASSERT_GE(lines.size(), 2u) << ps;
+  const auto header = words_of(lines[0]);
+  ASSERT_GE(header.size(), 6u) << ps;
+  EXPECT_EQ(std::vector<std::string>(header.begin(), header.begin() + 6),
+            (std::vector<std::string>{"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"}))
+      << ps;
+  bool row = false;
+  for (const auto& line : lines)
+    if (line.rfind("tiny ", 0) == 0) {
+      row = true;
+      EXPECT_NE(line.find("100% CPU"), std::string::npos) << line;
+      EXPECT_NE(line.find("minutes from now"), std::string::npos) << line;
+      EXPECT_NE(line.find(tag("tiny:latest")["digest"].get<std::string>().substr(0, 12)), std::string::npos) << line;
+    }
+  EXPECT_TRUE(row) << ps;
+
+  const std::string stop = ebb("stop tiny" + host_flag(), &rc);
+  EXPECT_EQ(rc, 0) << stop;
+  EXPECT_EQ(stop, "");
+  EXPECT_FALSE(loaded());
+  EXPECT_EQ(ebb("stop nope" + host_flag(), &rc), "Error: couldn't find model \"nope\" to stop\n");
+  EXPECT_EQ(rc, 1);
+}
+
+TEST_F(Show, ClientAddressFromFlagAndEnvironment) {
+  int rc = -1;
+  const std::string expected = ebb("list" + host_flag(), &rc);
+  ASSERT_EQ(rc, 0);
+  const std::string port = std::to_string(server_->port());
+  const std::string unused = "127.0.0.1:1";
+  EXPECT_EQ(ebb("list", &rc, "OLLAMA_HOST=127.0.0.1:" + port), expected);
+  EXPECT_EQ(ebb("list", &rc, "OLLAMA_HOST=http://127.0.0.1:" + port), expected);
+  EXPECT_EQ(ebb("list", &rc, "OLLAMA_HOST=:" + port), expected);
+  EXPECT_EQ(ebb("list", &rc, "OLLAMA_HOST=" + unused + " EBB_HOST=" + port), expected);  // EBB_HOST first
+  EXPECT_EQ(ebb("list --host :" + port, &rc, "EBB_HOST=" + unused), expected);           // then --host
+  EXPECT_EQ(ebb("show --template tiny", &rc, "OLLAMA_HOST=0.0.0.0:" + port),
+            show({{"model", "tiny"}})["template"].get<std::string>());
+
+  const std::string refused = ebb("list", &rc, "OLLAMA_HOST=" + unused);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(refused.find("could not connect to ebb at http://127.0.0.1:1"), std::string::npos) << refused;
+  const std::string malformed = ebb("ps", &rc, "OLLAMA_HOST=127.0.0.1:port");
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(malformed, "Error: OLLAMA_HOST '127.0.0.1:port': bad port 'port'\n");
 }
 
 }  // namespace
