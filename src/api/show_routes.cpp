@@ -1,6 +1,6 @@
 // Ollama's POST /api/show: a model's details, metadata, template, parameters and capabilities.
+#include <fmt/format.h>
 #include <httplib.h>
-#include <spdlog/spdlog.h>
 
 #include "api/http_util.h"
 #include "api/server.h"
