@@ -60,6 +60,11 @@ ParsedOptions parse_options(const json& options) {
       {"num_batch", int_setter("num_batch", c.num_batch)},
       {"num_thread", int_setter("num_thread", c.num_thread)},
       {"num_gpu", int_setter("num_gpu", c.num_gpu)},
+      {"grammar",
+       [&s](const json& v) {
+         if (!v.is_string()) throw OptionsError("option 'grammar' must be a string (GBNF), got " + type_name(v));
+         s.grammar = v.get<std::string>();
+       }},
       {"stop",
        [&s](const json& v) {
          if (v.is_string()) {
@@ -103,6 +108,7 @@ json to_json(const SamplingOptions& s) {
           {"seed", s.seed},
           {"num_keep", s.num_keep},
           {"stop", s.stop},
+          {"grammar", s.grammar},
           {"format", s.format}};
 }
 

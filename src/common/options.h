@@ -32,6 +32,9 @@ struct SamplingOptions {
   // Ollama's top-level "format": null (free text), "json" (any JSON object) or a JSON schema
   // object. The runner turns it into a grammar. See validate_format.
   nlohmann::json format;
+  // A GBNF grammar (llama.cpp's, as llama-server's "grammar" field): when set it is the only
+  // constraint, in place of "format" and of a tool-call grammar (the output is still parsed).
+  std::string grammar;
 };
 
 // Context-shaping options: they decide which runner instance can serve a request.

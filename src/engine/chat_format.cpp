@@ -112,8 +112,8 @@ llama_sampler* chat_grammar_sampler(const llama_vocab* vocab, const ChatPrompt& 
   if (!g) throw std::runtime_error("the tool-call grammar could not be parsed");
   // The template already opened the assistant turn: the grammar starts after that opening.
   if (!chat.grammar_lazy && !chat.generation_prompt.empty()) {
-    const int32_t n = -llama_tokenize(vocab, chat.generation_prompt.c_str(), chat.generation_prompt.size(), nullptr, 0,
-                                      false, true);
+    const int32_t n =
+        -llama_tokenize(vocab, chat.generation_prompt.c_str(), chat.generation_prompt.size(), nullptr, 0, false, true);
     std::vector<llama_token> toks(std::max(n, 0));
     llama_tokenize(vocab, chat.generation_prompt.c_str(), chat.generation_prompt.size(), toks.data(), toks.size(),
                    false, true);

@@ -73,7 +73,7 @@ struct ChatPrompt {
   bool grammar_lazy = false;
   std::vector<std::string> trigger_patterns;
   std::vector<int32_t> trigger_tokens;
-  std::string generation_prompt;  // the template's opening of the assistant turn
+  std::string generation_prompt;   // the template's opening of the assistant turn
   std::vector<std::string> stops;  // stop strings the format adds
   std::shared_ptr<const ChatOutputParser> parser;
 };

@@ -24,7 +24,11 @@ SamplerPtr make_sampler(const SamplingOptions& o, const llama_vocab* vocab, cons
   SamplerPtr chain(llama_sampler_chain_init(params));
   auto add = [&](llama_sampler* s) { llama_sampler_chain_add(chain.get(), s); };
   // The grammar goes first so every later stage only sees tokens the format allows.
-  if (llama_sampler* g = chat ? chat_grammar_sampler(vocab, *chat) : nullptr) {
+  if (!o.grammar.empty()) {
+    llama_sampler* g = llama_sampler_init_grammar(vocab, o.grammar.c_str(), "root");
+    if (!g) throw std::runtime_error("option 'grammar' is not a valid GBNF grammar");
+    add(g);
+  } else if (llama_sampler* g = chat ? chat_grammar_sampler(vocab, *chat) : nullptr) {
     add(g);
   } else if (std::string grammar = format_grammar(o.format); !grammar.empty()) {
     llama_sampler* g = llama_sampler_init_grammar(vocab, grammar.c_str(), "root");

@@ -59,7 +59,7 @@ MessageDelta ChatOutput::advance(bool partial) {
   try {
     m = parser_->parse(generated_, partial);
   } catch (const std::exception&) {
-    if (partial) return {};  // more text may make it parse
+    if (partial) return {};                         // more text may make it parse
     m = engine::ParsedMessage{generated_, "", {}};  // not the format after all: it is all content
   }
   MessageDelta d;
@@ -69,7 +69,8 @@ MessageDelta ChatOutput::advance(bool partial) {
   if (keep_thinking_) d.thinking = std::move(thinking);
   // While streaming, the last call may still grow: only those before it are complete.
   const size_t complete = partial && !m.tool_calls.empty() ? m.tool_calls.size() - 1 : m.tool_calls.size();
-  for (; calls_sent_ < complete; ++calls_sent_) d.tool_calls.push_back(call_json(m.tool_calls[calls_sent_], calls_sent_));
+  for (; calls_sent_ < complete; ++calls_sent_)
+    d.tool_calls.push_back(call_json(m.tool_calls[calls_sent_], calls_sent_));
   return d;
 }
 

@@ -32,9 +32,9 @@ engine::ToolCall tool_call_of(const json& c) {
 }
 
 engine::ToolSpec tool_of(const json& t) {
-  need(t.is_object() && t.value("type", "function") == "function" && t.contains("function") &&
-           t["function"].is_object(),
-       "each tool needs \"type\": \"function\" and a 'function' object");
+  need(
+      t.is_object() && t.value("type", "function") == "function" && t.contains("function") && t["function"].is_object(),
+      "each tool needs \"type\": \"function\" and a 'function' object");
   const json& f = t["function"];
   engine::ToolSpec spec{text_of(f, "name"), text_of(f, "description"), "{}"};
   need(!spec.name.empty(), "each tool function needs a 'name'");
@@ -125,8 +125,10 @@ std::optional<engine::ChatRequest> chat_request_of(const engine::Engine& engine,
     return std::nullopt;
   if (wants_tools && !tmpl.supports_tools()) throw RequestError("this model does not support tools");
   const json format = msg.value("options", json::object()).value("format", json());
-  if (format.is_object()) r.json_schema = format.dump();
-  else if (format == "json") r.json_schema = R"({"type":"object"})";
+  if (format.is_object())
+    r.json_schema = format.dump();
+  else if (format == "json")
+    r.json_schema = R"({"type":"object"})";
   return r;
 }
 

@@ -59,8 +59,7 @@ const json kWeatherTool = {
     {"function",
      {{"name", "get_weather"},
       {"description", "The weather in a city"},
-      {"parameters",
-       {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}, {"required", {"city"}}}}}}};
+      {"parameters", {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}, {"required", {"city"}}}}}}};
 
 json chat_message(json messages, json extra = json::object()) {
   json m = {{"type", "generate"}, {"mode", "chat"}, {"messages", std::move(messages)}};
@@ -156,8 +155,9 @@ TEST(ChatFormatThinking, AModelWithoutTheCapabilityRefusesThinkAndTools) {
   EXPECT_FALSE(e.chat_template().supports_thinking());
   EXPECT_THROW(runner::chat_request_of(e, chat_message({{{"role", "user"}, {"content", "Hi"}}}, {{"think", true}})),
                runner::RequestError);
-  EXPECT_THROW(runner::chat_request_of(e, chat_message({{{"role", "user"}, {"content", "Hi"}}}, {{"tools", {kWeatherTool}}})),
-               runner::RequestError);
+  EXPECT_THROW(
+      runner::chat_request_of(e, chat_message({{{"role", "user"}, {"content", "Hi"}}}, {{"tools", {kWeatherTool}}})),
+      runner::RequestError);
   // Nothing asked: the plain path.
   EXPECT_FALSE(runner::chat_request_of(e, chat_message({{{"role", "user"}, {"content", "Hi"}}})));
 }

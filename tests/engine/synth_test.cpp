@@ -75,7 +75,8 @@ bool printable_utf8(const std::string& s) {
     }
     static const uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
     if (cp < min_for_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) return false;
+    // Newline and tab are text (the vocabulary has them, as real ones do); other controls are not.
+    if ((cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) return false;
     i += len;
   }
   return true;

@@ -27,23 +27,19 @@ const fs::path& family_models() {
   return dir;
 }
 
-const json kWeatherTool = {
-    {"type", "function"},
-    {"function",
-     {{"name", "get_weather"},
-      {"description", "The weather in a city"},
-      {"parameters",
-       {{"type", "object"},
-        {"properties", {{"city", {{"type", "string"}, {"enum", {"Paris", "Rome"}}}}}},
-        {"required", {"city"}}}}}}};
+const json kWeatherTool = {{"type", "function"},
+                           {"function",
+                            {{"name", "get_weather"},
+                             {"description", "The weather in a city"},
+                             {"parameters",
+                              {{"type", "object"},
+                               {"properties", {{"city", {{"type", "string"}, {"enum", {"Paris", "Rome"}}}}}},
+                               {"required", {"city"}}}}}}};
 
 json weather_request(const std::string& model, bool stream) {
-  return {{"model", model},
-          {"messages", {{{"role", "user"}, {"content", "What is the weather in Paris?"}}}},
-          {"tools", {kWeatherTool}},
-          {"tool_choice", "required"},
-          {"stream", stream},
-          {"options", {{"temperature", 0}, {"num_predict", 160}}}};
+  return {{"model", model},          {"messages", {{{"role", "user"}, {"content", "What is the weather in Paris?"}}}},
+          {"tools", {kWeatherTool}}, {"tool_choice", "required"},
+          {"stream", stream},        {"options", {{"temperature", 0}, {"num_predict", 160}}}};
 }
 
 class Tools : public ::testing::TestWithParam<std::string> {
@@ -57,23 +53,84 @@ class Tools : public ::testing::TestWithParam<std::string> {
 };
 Server* Tools::server_ = nullptr;
 
-// A random model never writes a tool call by itself, so the exact parse of each family's calls
-// is tested on written outputs (tests/engine/chat_format_test.cpp); here: the same requests
-// through real HTTP and a real runner.
+// A random model never writes a tool call by itself: options.grammar forces its output into the
+// family's tool-call format (the city is still the model's choice), and the parsed calls must
+// come out right, streamed and not.
+std::string forced_call_grammar(const std::string& family) {
+  const std::string city = "city ::= \"Paris\" | \"Rome\"\n";
+  const std::string args = R"("{\"city\": \"" city "\"}")";
+  if (family == "llama32")
+    return R"(root ::= "{\"name\": \"get_weather\", \"parameters\": " )" + args + R"( "}")" + "\n" + city;
+  if (family == "nemo")
+    return R"(root ::= "[TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": " )" + args +
+           R"( ", \"id\": \"abc123XYZ\"}]")" + "\n" + city;
+  return R"(root ::= "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": " )" + args + R"( "}\n</tool_call>")" +
+         "\n" + city;
+}
+
+json forced_request(const std::string& family, bool stream) {
+  json body = weather_request(family, stream);
+  body["options"]["grammar"] = forced_call_grammar(family);
+  return body;
+}
+
+void expect_weather_call(const json& calls) {
+  ASSERT_TRUE(calls.is_array()) << calls.dump();
+  ASSERT_EQ(calls.size(), 1u) << calls.dump();
+  const json& f = calls[0]["function"];
+  EXPECT_EQ(f["name"], "get_weather") << calls.dump();
+  EXPECT_EQ(f["index"], 0) << calls.dump();
+  ASSERT_TRUE(f["arguments"].is_object()) << "arguments are an object, not text: " << calls.dump();
+  EXPECT_TRUE(f["arguments"]["city"] == "Paris" || f["arguments"]["city"] == "Rome") << calls.dump();
+}
+
+TEST_P(Tools, ForcedToolCallIsParsed) {
+  auto [status, text] = server_->post("/api/chat", forced_request(GetParam(), false));
+  ASSERT_EQ(status, 200) << text;
+  json r = json::parse(text);
+  expect_weather_call(r["message"]["tool_calls"]);
+  EXPECT_EQ(r["message"]["content"], "") << "no call markup is left in the content";
+  EXPECT_EQ(r["done_reason"], "stop");
+}
+
+TEST_P(Tools, ForcedToolCallIsParsedWhenStreamed) {
+  std::vector<json> lines = server_->stream("/api/chat", forced_request(GetParam(), true));
+  ASSERT_FALSE(lines.empty());
+  ASSERT_EQ(lines.back().value("done", false), true) << lines.back().dump();
+  json calls = json::array();
+  std::string content;
+  for (const auto& l : lines) {
+    ASSERT_FALSE(l.contains("error")) << l.dump();
+    content += l["message"].value("content", "");
+    for (const auto& c : l["message"].value("tool_calls", json::array())) calls.push_back(c);
+  }
+  expect_weather_call(calls);
+  EXPECT_EQ(content, "");
+  // The same call as without streaming (greedy, same prompt).
+  auto [status, text] = server_->post("/api/chat", forced_request(GetParam(), false));
+  ASSERT_EQ(status, 200) << text;
+  EXPECT_EQ(calls, json::parse(text)["message"]["tool_calls"]);
+}
+
+// prompt_eval_count counts only the tokens not cached, so each request's tool has a name of its
+// own (the prompts part there); a long description must then cost tokens a short one does not.
 TEST_P(Tools, ToolsAreRenderedIntoThePrompt) {
-  json with = weather_request(GetParam(), false);
-  with["options"]["num_predict"] = 4;
-  json without = with;
-  without.erase("tools");
-  without.erase("tool_choice");
-  auto [s1, t1] = server_->post("/api/chat", with);
-  auto [s2, t2] = server_->post("/api/chat", without);
-  ASSERT_EQ(s1, 200) << t1;
-  ASSERT_EQ(s2, 200) << t2;
-  const json r = json::parse(t1);
-  EXPECT_GT(r["prompt_eval_count"].get<int>(), json::parse(t2)["prompt_eval_count"].get<int>() + 20)
-      << "the tool's schema is in the prompt";
-  EXPECT_EQ(r["message"]["role"], "assistant");
+  static int n = 0;
+  auto count_with_description = [&](const std::string& description) {
+    json body = weather_request(GetParam(), false);
+    body["tools"][0]["function"]["name"] = "w" + std::to_string(++n) + "_weather";
+    body["tools"][0]["function"]["description"] = description;
+    body["tool_choice"] = "auto";
+    body["options"]["num_predict"] = 2;
+    auto [status, text] = server_->post("/api/chat", body);
+    EXPECT_EQ(status, 200) << text;
+    return status == 200 ? json::parse(text)["prompt_eval_count"].get<int>() : 0;
+  };
+  std::string long_description;
+  for (int i = 0; i < 20; ++i) long_description += "Returns the weather of the city it is given. ";
+  const int short_count = count_with_description("Weather.");
+  const int long_count = count_with_description(long_description);
+  EXPECT_GT(long_count, short_count + 60) << "the tool's description is in the prompt";
 }
 
 // The next turn carries the call and its result back; the template renders both.
@@ -109,6 +166,9 @@ TEST_F(Tools, BadToolsAre400) {
   EXPECT_EQ(server_->post("/api/chat", body).first, 400);
   body = weather_request("qwen25", false);
   body["tools"] = "get_weather";
+  EXPECT_EQ(server_->post("/api/chat", body).first, 400);
+  body = forced_request("qwen25", false);
+  body["options"]["grammar"] = "root ::= (";
   EXPECT_EQ(server_->post("/api/chat", body).first, 400);
   body = weather_request("qwen25", false);
   body["tool_choice"] = "sometimes";

@@ -55,11 +55,13 @@ TEST(Options, WrongTypesAreErrors) {
   EXPECT_THROW(parse_options({{"stop", {1, 2}}}), OptionsError);
   EXPECT_THROW(parse_options(json::array()), OptionsError);
   EXPECT_THROW(parse_options({{"num_ctx", -5}}), OptionsError);
+  EXPECT_THROW(parse_options({{"grammar", 1}}), OptionsError);
 }
 
 TEST(Options, SamplingRoundTripsThroughJson) {
-  auto o = parse_options({{"temperature", 0.3}, {"stop", "x"}, {"seed", 9}}).sampling;
+  auto o = parse_options({{"temperature", 0.3}, {"stop", "x"}, {"seed", 9}, {"grammar", "root ::= \"a\""}}).sampling;
   auto back = sampling_from_json(to_json(o));
+  EXPECT_EQ(back.grammar, "root ::= \"a\"");
   EXPECT_FLOAT_EQ(back.temperature, 0.3f);
   EXPECT_EQ(back.stop, std::vector<std::string>{"x"});
   EXPECT_EQ(back.seed, 9);
