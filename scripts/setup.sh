@@ -20,6 +20,8 @@ fi
 
 echo "setup: pinned llama.cpp (first run builds it, ~8 min on 2 cores)"
 scripts/llama-deps.sh >/dev/null
+echo "setup: pinned client libraries for the tests (ollama, openai from npm)"
+scripts/clients.sh >/dev/null
 
 # Quiet on success (warnings only); on failure the errors, and the script fails: a stale
 # build/ebb from an earlier run must not pass for a fresh one.
