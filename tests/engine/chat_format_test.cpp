@@ -21,6 +21,8 @@ struct Family {
   std::string output;  // a weather call as the family's models write it, after some text
 };
 
+void PrintTo(const Family& f, std::ostream* os) { *os << f.name; }
+
 const std::string kCall = R"({"name": "get_weather", "arguments": {"city": "Paris"}})";
 
 const std::vector<Family> kFamilies = {
