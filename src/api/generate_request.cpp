@@ -93,9 +93,9 @@ json think_field(const json& body) {
 }  // namespace
 
 GenerateRequest parse_generate_request(const json& body, bool chat) {
-  static const std::set<std::string> kFields = {"model",    "stream",   "options", "keep_alive", "format",
-                                                "template", "truncate", "prompt",  "system",     "raw",
-                                                "messages", "tools",    "think",   "tool_choice"};
+  static const std::set<std::string> kFields = {"model",    "stream",   "options", "keep_alive",  "format",
+                                                "template", "truncate", "prompt",  "system",      "raw",
+                                                "messages", "tools",    "think",   "tool_choice", "images"};
   GenerateRequest r;
   r.model = string_field(body, "model");
   need(!r.model.empty(), "model is required");
@@ -122,6 +122,9 @@ GenerateRequest parse_generate_request(const json& body, bool chat) {
     m["system"] = string_field(body, "system");
     m["raw"] = bool_field(body, "raw", false);
     r.empty = m["prompt"].get<std::string>().empty();
+    if (json think = think_field(body); !think.is_null()) m["think"] = std::move(think);
+    need(body.value("images", json()).is_null() || body["images"] == json::array(),
+         "images are not supported: ebb has no vision support yet");
   }
   for (const auto& [key, value] : body.items())
     if (!kFields.count(key)) spdlog::debug("ignoring field '{}' of a {} request", key, chat ? "chat" : "generate");

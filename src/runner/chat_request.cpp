@@ -53,7 +53,12 @@ std::string fmt_call_id(size_t n) {
 }  // namespace
 
 std::optional<engine::ChatRequest> chat_request_of(const engine::Engine& engine, const json& msg) {
-  if (msg.value("mode", "") != "chat" || !text_of(msg, "template").empty()) return std::nullopt;
+  // /api/generate goes this way too (reasoning), as the one user turn of its prompt; a raw
+  // prompt or a request template keeps the plain path.
+  const std::string mode = msg.value("mode", "");
+  const bool chat = mode == "chat";
+  if (!text_of(msg, "template").empty() || (!chat && (mode != "generate" || msg.value("raw", false))))
+    return std::nullopt;
   const engine::ChatTemplate& tmpl = engine.chat_template();
   engine::ChatRequest r;
 
@@ -97,7 +102,14 @@ std::optional<engine::ChatRequest> chat_request_of(const engine::Engine& engine,
   // the oldest call not answered yet.
   size_t calls_made = 0;
   std::vector<std::string> unanswered;
-  for (const auto& m : msg.value("messages", json::array())) {
+  json messages = msg.value("messages", json::array());
+  if (!chat) {
+    messages = json::array();
+    if (const std::string system = text_of(msg, "system"); !system.empty())
+      messages.push_back({{"role", "system"}, {"content", system}});
+    messages.push_back({{"role", "user"}, {"content", text_of(msg, "prompt")}});
+  }
+  for (const auto& m : messages) {
     engine::ChatTurn t;
     t.role = m.value("role", "user");
     t.content = text_of(m, "content");

@@ -215,6 +215,33 @@ TEST_F(Tools, ThinkingIsSplitFromTheContent) {
   EXPECT_FALSE(json::parse(t3)["message"].contains("thinking")) << t3;
 }
 
+// /api/generate reasons too (the prompt is the one user turn), with "thinking" beside "response".
+TEST_F(Tools, GenerateSplitsThinkingToo) {
+  json body = {{"model", "r1"},
+               {"prompt", "D Why is the sky blue?"},
+               {"stream", false},
+               {"options", {{"temperature", 0}, {"num_predict", 16}}}};
+  auto [status, text] = server_->post("/api/generate", body);
+  ASSERT_EQ(status, 200) << text;
+  json r = json::parse(text);
+  EXPECT_FALSE(r.value("thinking", "").empty()) << text;
+  EXPECT_EQ(r["response"], "") << text;
+  body["think"] = false;
+  auto [s2, t2] = server_->post("/api/generate", body);
+  ASSERT_EQ(s2, 200) << t2;
+  EXPECT_FALSE(json::parse(t2).contains("thinking")) << t2;
+  body["raw"] = true;  // a raw prompt is never parsed
+  body.erase("think");
+  auto [s3, t3] = server_->post("/api/generate", body);
+  ASSERT_EQ(s3, 200) << t3;
+  EXPECT_FALSE(json::parse(t3).contains("thinking")) << t3;
+  EXPECT_FALSE(json::parse(t3)["response"].get<std::string>().empty()) << t3;
+  json plain = {{"model", "plain"}, {"prompt", "hi"}, {"think", true}};
+  EXPECT_EQ(server_->post("/api/generate", plain).first, 400);
+  json image = {{"model", "plain"}, {"prompt", "hi"}, {"images", {"aGk="}}};
+  EXPECT_EQ(server_->post("/api/generate", image).first, 400);
+}
+
 // Qwen3's template turns reasoning off with an empty think block in the prompt.
 TEST_F(Tools, ThinkFalseChangesThePrompt) {
   auto [s1, t1] = server_->post("/api/chat", think_request("qwen3", true, false, "B"));
