@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/http_client.h"
+#include "cli/show_print.h"
 #include "common/human_format.h"
 #include "common/time_format.h"
 
@@ -94,11 +95,13 @@ Rows head(const std::string& text, size_t n) {
   return rows;
 }
 
-void section(const std::string& header, const Rows& rows) {
-  std::cout << "  " << header << "\n" << render_table(rows) << "\n";
+void section(std::ostream& out, const std::string& header, const Rows& rows) {
+  out << "  " << header << "\n" << render_table(rows) << "\n";
 }
 
-void print_show(const json& r, bool verbose) {
+}  // namespace
+
+void print_show(const json& r, bool verbose, std::ostream& out) {
   const json info = r.value("model_info", json::object());
   const json details = r.value("details", json::object());
   const std::string arch = info.value("general.architecture", "");
@@ -114,12 +117,12 @@ void print_show(const json& r, bool verbose) {
     if (info.contains(k) && info[k].is_number()) model.push_back({"", label, go_number(info[k].get<double>())});
   }
   model.push_back({"", "quantization", details.value("quantization_level", "")});
-  section("Model", model);
+  section(out, "Model", model);
 
   if (const auto caps = r.value("capabilities", json::array()); !caps.empty()) {
     Rows rows;
     for (const auto& c : caps) rows.push_back({"", c.get<std::string>()});
-    section("Capabilities", rows);
+    section(out, "Capabilities", rows);
   }
   if (const std::string params = r.value("parameters", ""); !params.empty()) {
     Rows rows;
@@ -130,12 +133,12 @@ void print_show(const json& r, bool verbose) {
       for (std::string w; words >> w;) row.push_back(w);
       if (row.size() > 1) rows.push_back(row);
     }
-    section("Parameters", rows);
+    section(out, "Parameters", rows);
   }
   if (verbose) {
     Rows rows;
     for (const auto& [key, value] : info.items()) rows.push_back({"", key, metadata_value(value)});  // sorted keys
-    section("Metadata", rows);
+    section(out, "Metadata", rows);
     if (const auto tensors = r.value("tensors", json::array()); !tensors.empty()) {
       Rows t;
       for (const auto& x : tensors) {
@@ -143,12 +146,14 @@ void print_show(const json& r, bool verbose) {
         for (const auto& d : x.value("shape", json::array())) shape += (shape.size() > 1 ? " " : "") + d.dump();
         t.push_back({"", x.value("name", ""), x.value("type", ""), shape + "]"});
       }
-      section("Tensors", t);
+      section(out, "Tensors", t);
     }
   }
-  if (const std::string s = r.value("system", ""); !s.empty()) section("System", head(s, 2));
-  if (const std::string l = r.value("license", ""); !l.empty()) section("License", head(l, 2));
+  if (const std::string s = r.value("system", ""); !s.empty()) section(out, "System", head(s, 2));
+  if (const std::string l = r.value("license", ""); !l.empty()) section(out, "License", head(l, 2));
 }
+
+namespace {
 
 struct ShowArgs {
   std::string host, model;
@@ -166,7 +171,7 @@ void show(const ShowArgs& a) {
   if (a.parameters) std::cout << r.value("parameters", "") << "\n";
   if (a.system) std::cout << r.value("system", "");
   if (a.tmpl) std::cout << r.value("template", "");
-  if (picked == 0) print_show(r, a.verbose);
+  if (picked == 0) print_show(r, a.verbose, std::cout);
 }
 
 // --- stop ---

@@ -5,6 +5,8 @@
 
 #include <httplib.h>
 
+#include "common/scope_exit.h"
+
 namespace ebb::cli {
 
 using json = nlohmann::json;
@@ -22,8 +24,8 @@ static httplib::Client client_for(const ClientAddress& address) {
   return cli;
 }
 
-static std::runtime_error unreachable(const ClientAddress& address) {
-  return std::runtime_error("could not connect to ebb at " + address.to_string() + " (is `ebb serve` running?)");
+static ConnectionError unreachable(const ClientAddress& address) {
+  return ConnectionError("could not connect to ebb at " + address.to_string() + " (is `ebb serve` running?)");
 }
 
 static std::string error_text(int status, const std::string& body) {
@@ -48,9 +50,26 @@ json post_json(const ClientAddress& address, const std::string& path, const json
   return json::parse(res->body);
 }
 
+void Cancellation::cancel() {
+  cancelled_ = true;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stop_) stop_();
+}
+
 void post_ndjson(const ClientAddress& address, const std::string& path, const json& body,
-                 const std::function<void(const json&)>& on_object) {
+                 const std::function<void(const json&)>& on_object, Cancellation* cancel) {
   auto cli = client_for(address);
+  if (cancel) {
+    std::lock_guard<std::mutex> lock(cancel->mutex_);
+    if (cancel->cancelled_) return;
+    cancel->stop_ = [&cli] { cli.stop(); };  // shuts the socket down; thread-safe in httplib
+  }
+  ScopeExit clear([cancel] {
+    if (!cancel) return;
+    std::lock_guard<std::mutex> lock(cancel->mutex_);
+    cancel->stop_ = nullptr;
+  });
+  const auto stopped = [&] { return cancel && cancel->cancelled(); };
   httplib::Request req;
   req.method = "POST";
   req.path = address.path + path;
@@ -60,9 +79,10 @@ void post_ndjson(const ClientAddress& address, const std::string& path, const js
   int status = 0;
   req.response_handler = [&](const httplib::Response& r) {
     status = r.status;
-    return true;
+    return !stopped();
   };
   req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    if (stopped()) return false;
     if (status != 200) {
       raw.append(data, n);
       return true;
@@ -83,9 +103,10 @@ void post_ndjson(const ClientAddress& address, const std::string& path, const js
   httplib::Response res;
   httplib::Error err = httplib::Error::Success;
   if (!cli.send(req, res, err)) {
-    if (err == httplib::Error::Canceled) return;
+    if (err == httplib::Error::Canceled || stopped()) return;
     throw unreachable(address);
   }
+  if (stopped()) return;
   if (status != 200) throw HttpError(status, error_text(status, raw.empty() ? res.body : raw));
 }
 
