@@ -30,6 +30,7 @@ Answer stream_answer(const RunOptions& o, const std::string& path, const json& b
   const bool tty = is_terminal(STDOUT_FILENO);
   ResponsePrinter printer(o.settings.word_wrap && tty ? terminal_columns(STDOUT_FILENO) : 0, tty);
   Answer a;
+  NoEcho quiet(STDIN_FILENO);  // nothing when stdin is not a terminal
   Cancellation cancel;
   InterruptWatch interrupt([&cancel] { cancel.cancel(); });
   Spinner spinner;

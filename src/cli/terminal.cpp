@@ -45,6 +45,19 @@ RawMode::~RawMode() {
   if (active_) ::tcsetattr(fd_, TCSADRAIN, &saved_);
 }
 
+// --- NoEcho ---
+
+NoEcho::NoEcho(int fd) : fd_(fd) {
+  if (::tcgetattr(fd_, &saved_) != 0) return;
+  termios quiet = saved_;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  active_ = ::tcsetattr(fd_, TCSADRAIN, &quiet) == 0;
+}
+
+NoEcho::~NoEcho() {
+  if (active_) ::tcsetattr(fd_, TCSADRAIN, &saved_);
+}
+
 // --- Spinner ---
 
 Spinner::Spinner() {

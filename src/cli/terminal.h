@@ -31,6 +31,21 @@ class RawMode {
   termios saved_{};
 };
 
+// While alive, what is typed is not echoed (it waits, line-buffered, for the next prompt), so it
+// does not break into an answer being printed; Ctrl-C still raises SIGINT.
+class NoEcho {
+ public:
+  explicit NoEcho(int fd);
+  ~NoEcho();
+  NoEcho(const NoEcho&) = delete;
+  NoEcho& operator=(const NoEcho&) = delete;
+
+ private:
+  int fd_;
+  bool active_ = false;
+  termios saved_{};
+};
+
 // ollama's spinner on stderr ("⠋ ", ten frames, 100 ms apart), while alive and stop() has not
 // been called; nothing when stderr is not a terminal. stop() clears it.
 class Spinner {

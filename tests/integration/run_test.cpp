@@ -398,5 +398,37 @@ TEST_F(Run, ChatCtrlCStopsTheAnswerAndCtrlDExits) {
   EXPECT_EQ(status, 0);
 }
 
+// A model whose template reasons (DeepSeek-R1's): the chat asks it to think, as ollama does for a
+// model with the "thinking" capability, and shows the reasoning under "Thinking..."; /set nothink
+// turns it off.
+TEST_F(Run, ChatShowsTheThinking) {
+  static const fs::path dir = [] {
+    fs::path d = scratch_dir("ebb-test-run-think");
+    run_capture(
+        std::string(EBB_BIN) + " synth --out " + (d / "r1.gguf").string() + " --params 20M --seed 5 --chat-template " +
+        (fs::path(LLAMA_TEMPLATES_DIR) / "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja").string() + " >/dev/null");
+    return d;
+  }();
+  Server server({}, dir);
+  RecordingProxy proxy(server.port());
+  Tmux t(ebb_run("r1 --num-predict 8", proxy.address()));
+  ASSERT_TRUE(t.wait_prompt(1)) << t.screen();
+  t.line("hi");
+  ASSERT_TRUE(t.wait_prompt(2)) << t.screen();
+  EXPECT_NE(t.screen().find(">>> hi\nThinking...\n"), std::string::npos) << t.screen();
+  t.line("/set nothink");
+  ASSERT_TRUE(t.wait_text("Set 'nothink' mode.")) << t.screen();
+  t.line("again");
+  ASSERT_TRUE(t.wait_prompt(4)) << t.screen();
+  const std::string screen = t.screen();
+  EXPECT_EQ(screen.find("Thinking...", screen.find(">>> again")), std::string::npos) << screen;
+  const auto chats = proxy.bodies("/api/chat");
+  ASSERT_EQ(chats.size(), 2u);
+  EXPECT_EQ(chats[0]["think"], true);
+  EXPECT_EQ(chats[1]["think"], false);
+  // The first answer's reasoning went back with it.
+  EXPECT_FALSE(chats[1]["messages"][1].value("thinking", "").empty()) << chats[1];
+}
+
 }  // namespace
 }  // namespace ebb::test
