@@ -92,6 +92,7 @@ void finish_generation(Serving& sv, Slot& s, const std::string& reason) {
   sv.out.send({{"type", type_name(Msg::Done)},
                {"id", s.request_id},
                {"done_reason", reason},
+               {"prompt_tokens", s.prompt.size()},
                {"prompt_eval_count", s.prompt_evaluated},
                {"prompt_eval_duration", prefilled ? ns_between(s.started, s.prefill_done) : ns_between(s.started, now)},
                {"eval_count", s.generated},

@@ -40,6 +40,21 @@ std::string too_long(const char* what, size_t n, size_t n_ctx) {
   return std::string(what) + " is too long: " + std::to_string(n) + " tokens, context is " + std::to_string(n_ctx);
 }
 
+// An input given as token ids (OpenAI's embeddings accept them): each must be in the vocabulary.
+std::vector<int32_t> token_ids(const engine::Engine& engine, const json& ids) {
+  std::vector<int32_t> tokens;
+  const int64_t n_vocab = engine.n_vocab();
+  for (const auto& id : ids) {
+    if (!id.is_number_integer()) throw RequestError("a token input must be an array of integers");
+    const int64_t t = id.get<int64_t>();
+    if (t < 0 || t >= n_vocab)
+      throw RequestError("token " + std::to_string(t) + " is not in the vocabulary (0.." + std::to_string(n_vocab - 1) +
+                         ")");
+    tokens.push_back(static_cast<int32_t>(t));
+  }
+  return tokens;
+}
+
 }  // namespace
 
 PendingRequest prepare_generate(const engine::Engine& engine, const json& msg) {
@@ -81,13 +96,14 @@ PendingRequest prepare_embed(const engine::Engine& engine, const json& msg) {
   r.id = msg.value("id", uint64_t{0});
   const bool truncate = as_request_error([&] { return msg.value("truncate", true); });
   const json inputs = msg.value("inputs", json::array());
-  if (!inputs.is_array()) throw RequestError("'inputs' must be an array of strings");
+  constexpr const char* kInputs = "'inputs' must be an array of strings or of token id arrays";
+  if (!inputs.is_array()) throw RequestError(kInputs);
   // A non-causal model sees a whole input at once: it must fit in one batch.
   const size_t limit = engine.causal_attention() ? engine.n_ctx_per_slot()
                                                  : std::min<size_t>(engine.n_ctx_per_slot(), engine.params().num_batch);
   for (const auto& in : inputs) {
-    if (!in.is_string()) throw RequestError("'inputs' must be an array of strings");
-    std::vector<int32_t> tokens = engine.tokenize(in.get<std::string>(), true);
+    if (!in.is_string() && !in.is_array()) throw RequestError(kInputs);
+    std::vector<int32_t> tokens = in.is_string() ? engine.tokenize(in.get<std::string>(), true) : token_ids(engine, in);
     if (tokens.empty()) {
       const engine::Token bos = engine.bos();
       if (bos == engine::kNoToken) throw RequestError("an input is empty");
