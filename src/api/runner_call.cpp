@@ -18,6 +18,7 @@ std::unique_ptr<supervisor::ModelManager::Lease> acquire_lease(ServerContext ctx
   } catch (const supervisor::Cancelled& e) {
     send_error(res, 499, e.what());  // nobody reads it
   } catch (const supervisor::Unavailable& e) {
+    res.set_header("Retry-After", std::to_string(e.retry_after().count()));
     send_error(res, 503, e.what());
   } catch (const std::exception& e) {
     send_error(res, 500, e.what());

@@ -50,7 +50,8 @@ struct RunnerCall {
 };
 
 // The model's lease alone (an empty prompt only loads). On failure answers `res` (503 no room,
-// 500 load failed) and returns nullptr; also nullptr when the client hangs up while it waits.
+// with a Retry-After header; 500 load failed) and returns nullptr; also nullptr when the client
+// hangs up while it waits.
 std::unique_ptr<supervisor::ModelManager::Lease> acquire_lease(ServerContext ctx, const supervisor::ModelEntry& entry,
                                                                const ContextOptions& options,
                                                                std::optional<KeepAlive> keep_alive,

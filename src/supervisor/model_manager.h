@@ -40,9 +40,18 @@ class LoadError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 // Nothing can give way (or the wait queue is full / timed out): 503 with the numbers.
+// `retry_after`: when trying again may find room (the HTTP answer's Retry-After).
 class Unavailable : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Unavailable(const std::string& what, std::chrono::seconds retry_after = kDefaultRetry)
+      : std::runtime_error(what), retry_after_(retry_after) {}
+  std::chrono::seconds retry_after() const { return retry_after_; }
+  // Without an armed timer: nothing is known to free bytes at a given time (busy models finish
+  // when they finish).
+  static constexpr std::chrono::seconds kDefaultRetry{5};
+
+ private:
+  std::chrono::seconds retry_after_;
 };
 // The client left while its request waited: nothing to answer.
 class Cancelled : public std::runtime_error {
@@ -186,6 +195,9 @@ class ModelManager {
   void start_load(Lock& lk, Admitting& a, Instance& inst, const MeasuredLoad& measured, bool warm);
   void finish_load(Instance& inst, const MeasuredLoad& measured, bool warm, const ReadyReport& ready);
   void evict(const std::string& name, const memory::Evict& evict);
+  // A 503 for `why`, whose retry_after is the time until the earliest armed timer (kv_idle,
+  // keep_alive, host_keep: each frees bytes), between 1 s and 5 min, or kDefaultRetry. Under mu_.
+  Unavailable unavailable(const std::string& why) const;
   // wait_for_change, or Unavailable(why) once the request's deadline has passed.
   void wait_or_give_up(Lock& lk, const Admitting& a, const std::string& why);
   // Waits for a state change until `deadline` (false: timed out), checking `client_gone` often.

@@ -1,5 +1,7 @@
 // ModelManager::acquire: asks memory::next_admission for the next step and carries it out, until
 // it can hand out a lease or must give up. Blocking calls (dry runs, loads) run unlocked().
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "supervisor/model_manager.h"
@@ -42,7 +44,7 @@ ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const Context
                                           std::optional<KeepAlive> ka, const std::function<bool()>& client_gone) {
   if (!entry.info) throw LoadError(load_failed(entry.name, entry.error));
   Lock lk(mu_);
-  if (stopping_) throw Unavailable("server is shutting down");
+  if (stopping_) throw unavailable("server is shutting down");
   Instance& inst = instance_for(entry);
   Admitting a{entry.name, wanted_context(entry, ctx), Clock::now() + cfg_.queue_timeout, ctx, client_gone};
   feed(mem::RequestArrived{a.name});
@@ -58,7 +60,7 @@ ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const Context
     return mem::next_admission({st, a.want_ctx, st.busy > 1, measured}, machine_.models(), machine_.ledger());
   };
   for (;;) {
-    if (stopping_) throw Unavailable("server is shutting down");
+    if (stopping_) throw unavailable("server is shutting down");
     if (a.joined && inst.error_seq != a.seen_errors) throw LoadError(load_failed(a.name, inst.error));
     a.joined = false;
     a.seen_errors = inst.error_seq;
@@ -103,13 +105,13 @@ std::optional<ModelManager::Lease> ModelManager::take_step(Lock& lk, Admitting& 
   } else if (const auto* w = std::get_if<mem::Wait>(&step)) {
     if (!a.queued) {
       if (waiting_ >= cfg_.queue_capacity)
-        throw Unavailable("too many requests waiting for device memory (" + w->message + ")");
+        throw unavailable("too many requests waiting for device memory (" + w->message + ")");
       ++waiting_;
       a.queued = true;
     }
     wait_or_give_up(lk, a, w->message + " (timed out after waiting)");
   } else if (const auto* refuse = std::get_if<mem::Refuse>(&step)) {
-    throw Unavailable(refuse->message);
+    throw unavailable(refuse->message);
   }
   return std::nullopt;  // AdmitMeasure cannot come back once a footprint is given
 }
@@ -215,8 +217,15 @@ void ModelManager::evict(const std::string& name, const mem::Evict& evict) {
   }
 }
 
+Unavailable ModelManager::unavailable(const std::string& why) const {
+  const auto next = machine_.next_deadline();
+  if (!next) return Unavailable(why);
+  const auto wait = std::chrono::ceil<std::chrono::seconds>(*next - Clock::now());
+  return Unavailable(why, std::clamp(wait, std::chrono::seconds(1), std::chrono::seconds(300)));
+}
+
 void ModelManager::wait_or_give_up(Lock& lk, const Admitting& a, const std::string& why) {
-  if (!wait_for_change(lk, a.deadline, a.client_gone)) throw Unavailable(why);
+  if (!wait_for_change(lk, a.deadline, a.client_gone)) throw unavailable(why);
 }
 
 bool ModelManager::wait_for_change(Lock& lk, Clock::time_point deadline, const std::function<bool()>& client_gone) {
