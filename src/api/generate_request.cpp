@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/capabilities.h"
 #include "common/go_template.h"
 
 namespace ebb::api {
@@ -129,6 +130,18 @@ GenerateRequest parse_generate_request(const json& body, bool chat) {
   for (const auto& [key, value] : body.items())
     if (!kFields.count(key)) spdlog::debug("ignoring field '{}' of a {} request", key, chat ? "chat" : "generate");
   return r;
+}
+
+std::optional<std::string> missing_capability(const GenerateRequest& r, const GgufInfo& info) {
+  const json& m = r.runner_msg;
+  const json think = m.value("think", json());
+  if ((think == true || think.is_string()) && !has_capability(info, Capability::Thinking))
+    return capability_error(r.model, Capability::Thinking);
+  if (m.value("mode", "") != "chat") return std::nullopt;
+  const json tools = m.value("tools", json());
+  const bool wants_tools = tools.is_array() && !tools.empty() && m.value("tool_choice", json()) != "none";
+  if (wants_tools && !has_capability(info, Capability::Tools)) return capability_error(r.model, Capability::Tools);
+  return std::nullopt;
 }
 
 }  // namespace ebb::api

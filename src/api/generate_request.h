@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/gguf_reader.h"
 #include "common/options.h"
 #include "common/units.h"
 
@@ -27,5 +28,12 @@ struct GenerateRequest {
 // tool_choice, think (the runner renders them: runner/chat_request.h). Images are a 400 (no
 // vision support). Other fields (suffix, context, …) are ignored.
 GenerateRequest parse_generate_request(const nlohmann::json& body, bool chat);
+
+// What the request needs that the model (its GGUF header, `info`) cannot do, as Ollama's 400
+// message (common/capabilities.h): thinking asked for ("think": true or a level), then, in a
+// chat, tools it may call ("tools" not empty, "tool_choice" not "none"). nullopt when nothing is missing. The
+// API checks this before the model loads; the runner's own check stays for what the header
+// cannot tell.
+std::optional<std::string> missing_capability(const GenerateRequest& r, const GgufInfo& info);
 
 }  // namespace ebb::api

@@ -155,9 +155,15 @@ TEST_P(Tools, ToolResultGoesBackInTheNextTurn) {
 INSTANTIATE_TEST_SUITE_P(Families, Tools, ::testing::Values("qwen25", "hermes3", "llama32", "nemo", "qwen3"));
 
 TEST_F(Tools, ModelWithoutToolsSaysSo) {
+  // Decided from the header before the model loads, in Ollama's words.
   auto [status, text] = server_->post("/api/chat", weather_request("plain", false));
   EXPECT_EQ(status, 400) << text;
-  EXPECT_NE(text.find("does not support tools"), std::string::npos) << text;
+  EXPECT_EQ(json::parse(text)["error"], "plain:latest does not support tools") << text;
+  // tool_choice "none" calls nothing: no capability needed.
+  json none = weather_request("plain", false);
+  none["tool_choice"] = "none";
+  none["options"]["num_predict"] = 2;
+  EXPECT_EQ(server_->post("/api/chat", none).first, 200);
 }
 
 TEST_F(Tools, BadToolsAre400) {
@@ -237,7 +243,8 @@ TEST_F(Tools, GenerateSplitsThinkingToo) {
   EXPECT_FALSE(json::parse(t3).contains("thinking")) << t3;
   EXPECT_FALSE(json::parse(t3)["response"].get<std::string>().empty()) << t3;
   json plain = {{"model", "plain"}, {"prompt", "hi"}, {"think", true}};
-  EXPECT_EQ(server_->post("/api/generate", plain).first, 400);
+  EXPECT_EQ(server_->post("/api/generate", plain),
+            std::make_pair(400, std::string(R"({"error":"\"plain\" does not support thinking"})")));
   json image = {{"model", "plain"}, {"prompt", "hi"}, {"images", {"aGk="}}};
   EXPECT_EQ(server_->post("/api/generate", image).first, 400);
 }
@@ -256,7 +263,7 @@ TEST_F(Tools, ThinkingOnAModelWithoutItIs400) {
   json body = {{"model", "plain"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"think", true}};
   auto [status, text] = server_->post("/api/chat", body);
   EXPECT_EQ(status, 400) << text;
-  EXPECT_NE(text.find("does not support thinking"), std::string::npos) << text;
+  EXPECT_EQ(json::parse(text)["error"], "\"plain\" does not support thinking") << text;
 }
 
 }  // namespace
