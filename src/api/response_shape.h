@@ -22,6 +22,8 @@ class ResponseShape {
   // The streamed body's content type.
   virtual std::string content_type() const = 0;
   // Streamed lines, each ready for the wire (newlines included). `done` is the runner's done message.
+  // `opening` goes out first, before any event's line ("" for none).
+  virtual std::string opening() const { return ""; }
   virtual std::string chunk(const MessageDelta& delta) const = 0;
   virtual std::string final(const nlohmann::json& done, Timing timing) const = 0;
   virtual std::string error(const std::string& message) const = 0;

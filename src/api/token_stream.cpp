@@ -28,6 +28,11 @@ bool TokenStream::write_to(httplib::DataSink& sink) {
   bool writer_set = false;
   // The writer refers to `sink`, which lives only as long as this call.
   ScopeExit remove_writer([&stream] { stream.set_token_writer(nullptr); });
+  if (!opened_) {
+    opened_ = true;
+    const std::string opening = shape_->opening();
+    if (!opening.empty() && !sink.write(opening.data(), opening.size())) return false;
+  }
   for (;;) {
     std::optional<StreamEvent> ev = std::exchange(held_, std::nullopt);
     if (!ev) {

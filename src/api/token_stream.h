@@ -47,6 +47,7 @@ class TokenStream {
   std::chrono::steady_clock::time_point t0_;
   int64_t load_ns_ = 0;
   bool finished_ = false;
+  bool opened_ = false;  // the shape's opening is out
 };
 
 }  // namespace ebb::api

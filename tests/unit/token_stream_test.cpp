@@ -211,6 +211,22 @@ TEST(TokenStream, WithoutAWatchedClientTheHttpThreadWritesEverything) {
   EXPECT_FALSE(s->has_token_writer());
 }
 
+// A shape's opening (OpenAI's role chunk) goes out before anything else, once.
+TEST(TokenStream, TheOpeningGoesOutFirst) {
+  class Opening : public TestShape {
+   public:
+    std::string opening() const override { return "open\n"; }
+  };
+  auto s = std::make_shared<RequestStream>(1);
+  TokenStream ts(RunnerCall{nullptr, s}, token("held"), std::nullopt, std::make_shared<Opening>(),
+                 std::chrono::steady_clock::now());
+  s->push(token("a"));
+  s->push(done());
+  RecordingSink out;
+  EXPECT_TRUE(ts.write_to(out.sink));
+  EXPECT_EQ(out.text, "open\nchunk held\nchunk a\nfinal stop\n");
+}
+
 TEST(TokenStream, AnErrorIsTheLastLine) {
   auto s = std::make_shared<RequestStream>(1);
   TokenStream ts = make_stream(s, std::nullopt);
