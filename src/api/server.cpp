@@ -44,6 +44,11 @@ HttpServer::HttpServer(ServerContext ctx) : ctx_(ctx), srv_(std::make_unique<htt
   add_admin_routes(*srv_, ctx_);
   add_embed_routes(*srv_, ctx_);
   add_show_routes(*srv_, ctx_);
+  add_openai_routes(*srv_, ctx_);
+  srv_->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    return reshape_openai_error(req, res) ? httplib::Server::HandlerResponse::Handled
+                                          : httplib::Server::HandlerResponse::Unhandled;
+  }));
 }
 
 HttpServer::~HttpServer() = default;
