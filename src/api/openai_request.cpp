@@ -49,6 +49,11 @@ json sampling_options(const json& body) {
     need(ok, "'stop' must be a string or an array of strings");
     o["stop"] = stop;
   }
+  // llama-server's extension: a GBNF grammar, the only constraint on the output (options.grammar).
+  if (given(body, "grammar")) {
+    need(body["grammar"].is_string(), "'grammar' must be a string (GBNF)");
+    o["grammar"] = body["grammar"];
+  }
   // max_completion_tokens replaces max_tokens, which OpenAI keeps for older clients.
   for (const char* key : {"max_tokens", "max_completion_tokens"}) {
     if (!given(body, key)) continue;

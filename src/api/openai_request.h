@@ -20,7 +20,7 @@ namespace ebb::api {
 //   reasoning_content (or reasoning) in the history becomes thinking.
 // - options: temperature (default 1, as OpenAI), top_p (default 1), seed, stop (a string or an
 //   array), frequency_penalty, presence_penalty, max_completion_tokens or max_tokens
-//   (num_predict).
+//   (num_predict); "grammar" (a GBNF grammar, llama-server's extension: options.grammar).
 // - response_format: text (none), json_object ("json"), json_schema (its schema).
 // - tools and tool_choice as given (Ollama's are OpenAI's); reasoning_effort (or reasoning.effort):
 //   "none" is think false, "minimal"/"low" low, "medium", "high"/"xhigh" high.

@@ -67,6 +67,7 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{
             "max_completion_tokens_wins", {{"max_tokens", 7}, {"max_completion_tokens", 9}}, "/options/num_predict", 9},
         FieldCase{"no_max_tokens", json::object(), "/options/num_predict", nullptr},
+        FieldCase{"grammar", {{"grammar", "root ::= \"x\""}}, "/options/grammar", "root ::= \"x\""},
         FieldCase{"response_format_text", {{"response_format", {{"type", "text"}}}}, "/format", nullptr},
         FieldCase{"response_format_json_object", {{"response_format", {{"type", "json_object"}}}}, "/format", "json"},
         FieldCase{"response_format_json_schema",
@@ -193,6 +194,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "'response_format.json_schema.schema'"},
         BadCase{"reasoning_effort_bad", chat({{"reasoning_effort", "max"}}), "'reasoning_effort' must be"},
         BadCase{"stream_string", chat({{"stream", "yes"}}), "'stream' must be a boolean"},
+        BadCase{"grammar_number", chat({{"grammar", 1}}), "'grammar' must be a string"},
         BadCase{"tools_not_array", chat({{"tools", "f"}}), "'tools' must be an array"}),
     [](const auto& info) { return std::string(info.param.name); });
 
