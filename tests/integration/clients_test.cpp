@@ -1,6 +1,6 @@
 // The official client libraries, pinned and installed by scripts/clients.sh, against a live
-// `ebb serve`: each runs a script in tests/clients/ that asserts every answer and says which
-// step failed.
+// `ebb serve` (ollama's on the Ollama API, openai's on /v1): each runs a script in tests/clients/
+// that asserts every answer and says which step failed.
 #include "serve_fixture.h"
 
 namespace ebb::test {
@@ -57,6 +57,18 @@ TEST_F(Clients, OllamaJs) {
   EXPECT_EQ(rc, 0) << out;
   for (const char* step :
        {"version", "generate", "chat streamed", "list", "ps", "show", "embed", "tool call round trip", "unknown model"})
+    EXPECT_NE(out.find(std::string("ok ") + step + "\n"), std::string::npos) << step << ":\n" << out;
+}
+
+TEST_F(Clients, OpenAiJs) {
+  if (run_command("command -v node").empty()) GTEST_SKIP() << "node is not installed: the openai client cannot run";
+  ASSERT_TRUE(fs::exists(fs::path(EBB_CLIENTS_DIR) / "node_modules" / "openai"))
+      << "run scripts/clients.sh (scripts/setup.sh does) to install the pinned clients";
+  int rc = -1;
+  const std::string out = run_script("openai_client.js", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  for (const char* step :
+       {"models", "chat", "chat streamed", "completions", "embeddings", "tool call round trip", "errors"})
     EXPECT_NE(out.find(std::string("ok ") + step + "\n"), std::string::npos) << step << ":\n" << out;
 }
 

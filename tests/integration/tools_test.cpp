@@ -5,28 +5,6 @@
 namespace ebb::test {
 namespace {
 
-// One synthetic model per template, made once, in a directory of their own.
-const fs::path& family_models() {
-  static const fs::path dir = [] {
-    fs::path d = scratch_dir("ebb-test-tools");
-    const fs::path templates = LLAMA_TEMPLATES_DIR;
-    const std::vector<std::pair<std::string, std::string>> families = {
-        {"qwen25", "Qwen-Qwen2.5-7B-Instruct.jinja"},
-        {"hermes3", "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja"},
-        {"llama32", "meta-llama-Llama-3.2-3B-Instruct.jinja"},
-        {"nemo", "mistralai-Mistral-Nemo-Instruct-2407.jinja"},
-        {"qwen3", "Qwen-Qwen3-0.6B.jinja"},
-        {"r1", "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja"},
-    };
-    for (const auto& [name, file] : families)
-      run_capture(std::string(EBB_BIN) + " synth --out " + (d / (name + ".gguf")).string() +
-                  " --params 20M --seed 5 --chat-template " + (templates / file).string() + " >/dev/null");
-    fs::copy_file(models_dir() / "tiny.gguf", d / "plain.gguf");  // ChatML without tools or thinking
-    return d;
-  }();
-  return dir;
-}
-
 const json kWeatherTool = {{"type", "function"},
                            {"function",
                             {{"name", "get_weather"},
