@@ -8,6 +8,7 @@ void add_runner_command(CLI::App& root);
 void add_run_command(CLI::App& root);
 void add_ps_command(CLI::App& root);
 void add_model_commands(CLI::App& root);  // list (ls), show, stop
+void add_admin_commands(CLI::App& root);  // load, unload, pin, unpin, release-kv, memory
 void add_synth_command(CLI::App& root);
 void add_quantize_command(CLI::App& root);
 }  // namespace ebb::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   ebb::cli::add_run_command(app);
   ebb::cli::add_ps_command(app);
   ebb::cli::add_model_commands(app);
+  ebb::cli::add_admin_commands(app);
   ebb::cli::add_synth_command(app);
   ebb::cli::add_quantize_command(app);
   CLI11_PARSE(app, argc, argv);

@@ -300,6 +300,51 @@ TEST_F(Show, StopAndPsCommands) {
   EXPECT_EQ(rc, 1);
 }
 
+// ebb's own verbs: each prints the model's state after it, as /api/ps reports it.
+TEST_F(Show, AdminVerbs) {
+  int rc = -1;
+  const auto state = [&] {
+    const json ps = server_->get("/api/ps");
+    for (const auto& m : ps["models"])
+      if (m["name"] == "tiny") return m;
+    return json();
+  };
+  std::string out = ebb("load tiny" + host_flag(), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(out.rfind("tiny: ready (weights ", 0), 0u) << out;
+  EXPECT_EQ(state()["tier"], "ready");
+  out = ebb("pin tiny" + host_flag(), &rc);
+  EXPECT_NE(out.find(", pinned"), std::string::npos) << out;
+  EXPECT_TRUE(state()["pinned"].get<bool>());
+  out = ebb("unpin tiny" + host_flag(), &rc);
+  EXPECT_EQ(out.find("pinned"), std::string::npos) << out;
+  EXPECT_FALSE(state()["pinned"].get<bool>());
+  out = ebb("release-kv tiny" + host_flag(), &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(state()["tier"], "warm") << out;
+
+  out = ebb("memory" + host_flag(), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const auto lines = lines_of(out);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(words_of(lines[0])[0], "DEVICE") << out;
+  EXPECT_NE(out.find("\ntiny "), std::string::npos) << out;
+  EXPECT_NE(out.find("snapshots: "), std::string::npos) << out;
+
+  out = ebb("load tiny --keepalive 1h" + host_flag(), &rc);
+  EXPECT_EQ(rc, 0) << out;
+  out = ebb("load tiny --keepalive soon" + host_flag(), &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_EQ(out.rfind("Error: ", 0), 0u) << out;
+
+  out = ebb("unload tiny" + host_flag(), &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_TRUE(state().is_null()) << "off the device";
+  out = ebb("unload --cold nope" + host_flag(), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out.rfind("Error: ", 0), 0u) << out;
+}
+
 TEST_F(Show, ClientAddressFromFlagAndEnvironment) {
   int rc = -1;
   // `show --template` prints nothing that changes with time (list's MODIFIED column does).
