@@ -76,6 +76,7 @@ void common_fields(const json& body, json& out) {
   }
   if (given(body, "stream_options")) need(body["stream_options"].is_object(), "'stream_options' must be an object");
   if (given(body, "n")) need(body["n"] == 1, "'n' must be 1: ebb generates one choice per request");
+  if (given(body, "keep_alive")) out["keep_alive"] = body["keep_alive"];  // ebb's extension (ollama#2508)
   out["options"] = sampling_options(body);
 }
 
@@ -307,6 +308,7 @@ OpenAIEmbedRequest embed_from_openai(const json& body) {
          "'input' must not contain an empty string or array");
   out["input"] = std::move(inputs);
   if (given(body, "dimensions")) out["dimensions"] = body["dimensions"];
+  if (given(body, "keep_alive")) out["keep_alive"] = body["keep_alive"];
   if (given(body, "encoding_format")) {
     const json& f = body["encoding_format"];
     need(f == "float" || f == "base64", "'encoding_format' must be \"float\" or \"base64\"");

@@ -24,7 +24,7 @@ namespace ebb::api {
 // - response_format: text (none), json_object ("json"), json_schema (its schema).
 // - tools and tool_choice as given (Ollama's are OpenAI's); reasoning_effort (or reasoning.effort):
 //   "none" is think false, "minimal"/"low" low, "medium", "high"/"xhigh" high.
-// - stream.
+// - stream; keep_alive (ebb's extension, as on /api/chat: the model's idle timer after this request).
 nlohmann::json chat_body_from_openai(const nlohmann::json& body);
 
 // The /api/generate body for a /v1/completions body: the prompt raw (no chat template, as
@@ -43,7 +43,7 @@ OpenAIGenerateRequest parse_openai_completion(const nlohmann::json& body);
 
 // /v1/embeddings: "input" a string, an array of strings, an array of token ids or an array of
 // arrays of token ids (none of them empty); "dimensions"; "encoding_format" "float" (default) or
-// "base64". `embed_body` is an /api/embed body whose "input" holds strings and token arrays.
+// "base64"; keep_alive (ebb's extension). `embed_body` is an /api/embed body whose "input" holds strings and token arrays.
 struct OpenAIEmbedRequest {
   nlohmann::json embed_body;
   bool base64 = false;

@@ -451,6 +451,27 @@ TEST_F(OpenAI, Embeddings) {
                       "invalid_request_error", "'input'");
 }
 
+// keep_alive in a /v1 body (ebb's extension, ollama#2508) is the model's idle timer, as on
+// /api/chat: 0 unloads it right after the request.
+TEST_F(OpenAI, KeepAliveInTheBody) {
+  const auto on_device = [](const std::string& name) {
+    const json ps = server_->get("/api/ps");
+    for (const auto& m : ps["models"])
+      if (m["name"] == name) return true;
+    return false;
+  };
+  json body = chat_body("plain", "hi", 2);
+  body["keep_alive"] = 0;
+  ok("/v1/chat/completions", body);
+  EXPECT_TRUE(wait_until([&] { return !on_device("plain"); })) << "chat with keep_alive 0";
+  ok("/v1/embeddings", {{"model", "plain"}, {"input", "hi"}, {"keep_alive", "1h"}});
+  EXPECT_TRUE(on_device("plain"));
+  ok("/v1/embeddings", {{"model", "plain"}, {"input", "hi"}, {"keep_alive", 0}});
+  EXPECT_TRUE(wait_until([&] { return !on_device("plain"); })) << "embeddings with keep_alive 0";
+  body["keep_alive"] = "soon";
+  expect_openai_error(post(*server_, "/v1/chat/completions", body), 400, "invalid_request_error", "keep_alive");
+}
+
 TEST_F(OpenAI, Models) {
   const Answer list = get(*server_, "/v1/models");
   ASSERT_EQ(list.status, 200) << list.body;

@@ -86,6 +86,8 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{"reasoning_effort_minimal", {{"reasoning_effort", "minimal"}}, "/think", "low"},
         FieldCase{"reasoning_effort_none", {{"reasoning_effort", "none"}}, "/think", false},
         FieldCase{"reasoning_object", {{"reasoning", {{"effort", "medium"}}}}, "/think", "medium"},
+        FieldCase{"keep_alive", {{"keep_alive", "10m"}}, "/keep_alive", "10m"},
+        FieldCase{"keep_alive_zero", {{"keep_alive", 0}}, "/keep_alive", 0},
         FieldCase{"n_1", {{"n", 1}}, "/model", "m"}, FieldCase{"logprobs_false", {{"logprobs", false}}, "/model", "m"},
         FieldCase{"unknown_fields_ignored", {{"user", "u"}, {"store", true}, {"frobnicate", 3}}, "/user", nullptr}),
     [](const auto& info) { return std::string(info.param.name); });
@@ -255,6 +257,8 @@ TEST(OpenAIEmbedRequest, Inputs) {
   r = embed_from_openai({{"model", "e"}, {"input", {"a", "b"}}, {"encoding_format", "base64"}, {"dimensions", 8}});
   EXPECT_EQ(r.embed_body["input"], json({"a", "b"}));
   EXPECT_EQ(r.embed_body["dimensions"], 8);
+  EXPECT_FALSE(r.embed_body.contains("keep_alive"));
+  EXPECT_EQ(embed_from_openai({{"model", "e"}, {"input", "x"}, {"keep_alive", "1h"}}).embed_body["keep_alive"], "1h");
   EXPECT_TRUE(r.base64);
   r = embed_from_openai({{"model", "e"}, {"input", {1, 2, 3}}});
   EXPECT_EQ(r.embed_body["input"], json::parse("[[1,2,3]]")) << "one token input";
