@@ -68,11 +68,11 @@ void print_memory(const json& mem) {
                        format_bytes(d.value("headroom", uint64_t{0})),
                        format_bytes(d.value("measured_used", uint64_t{0})), d.value("measured_by", "")});
     for (const auto& m : d.value("models", json::array()))
-      models.push_back({m.value("name", ""), id, m.value("tier", ""), format_bytes(m.value("weights_bytes", uint64_t{0})),
-                        format_bytes(m.value("kv_bytes", uint64_t{0})),
-                        format_bytes(m.value("compute_bytes", uint64_t{0})),
-                        format_bytes(m.value("accounted_bytes", uint64_t{0})),
-                        format_bytes(m.value("measured_bytes", uint64_t{0}))});
+      models.push_back(
+          {m.value("name", ""), id, m.value("tier", ""), format_bytes(m.value("weights_bytes", uint64_t{0})),
+           format_bytes(m.value("kv_bytes", uint64_t{0})), format_bytes(m.value("compute_bytes", uint64_t{0})),
+           format_bytes(m.value("accounted_bytes", uint64_t{0})),
+           format_bytes(m.value("measured_bytes", uint64_t{0}))});
   }
   std::cout << render_table(devices) << "\n" << render_table(models);
   const json host = mem.value("host", json::object());
@@ -83,8 +83,9 @@ void print_memory(const json& mem) {
   for (const auto& m : host.value("models", json::array()))
     std::cout << "  " << m.value("name", "") << " (" << m.value("tier", "") << ", "
               << format_bytes(m.value("bytes", uint64_t{0})) << ")\n";
-  std::cout << "snapshots: " << snapshots.value("count", 0) << ", " << format_bytes(snapshots.value("used", uint64_t{0}))
-            << " of " << format_bytes(snapshots.value("budget", uint64_t{0})) << "\n"
+  std::cout << "snapshots: " << snapshots.value("count", 0) << ", "
+            << format_bytes(snapshots.value("used", uint64_t{0})) << " of "
+            << format_bytes(snapshots.value("budget", uint64_t{0})) << "\n"
             << "waiting requests: " << mem.value("waiting_requests", 0) << "\n";
 }
 
@@ -99,7 +100,8 @@ void add_admin_commands(CLI::App& root) {
            });
   add_verb(root, {"unload", "take a model off the device (to the host tier, or --cold)", "/api/models/unload"},
            [](CLI::App* cmd, json& body) {
-             cmd->add_flag_callback("--cold", [&body] { body["tier"] = "cold"; }, "release its host RAM too");
+             cmd->add_flag_callback(
+                 "--cold", [&body] { body["tier"] = "cold"; }, "release its host RAM too");
            });
   add_verb(root, {"pin", "keep a model on the device: never evicted or unloaded by keep_alive", "/api/models/pin"});
   add_verb(root, {"unpin", "let a pinned model be evicted again", "/api/models/pin"},
