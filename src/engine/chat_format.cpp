@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "common.h"
+#include "common/call_id.h"
 #include "engine/chat_template_impl.h"
 #include "llama.h"
 
@@ -10,14 +11,15 @@ namespace ebb::engine {
 
 namespace {
 
-common_chat_msg to_common(const ChatTurn& t) {
+common_chat_msg to_common(const ChatTurn& t, bool nine_char_call_ids) {
+  const auto id = [&](const std::string& s) { return nine_char_call_ids && !s.empty() ? nine_char_call_id(s) : s; };
   common_chat_msg m;
   m.role = t.role;
   m.content = t.content;
   m.reasoning_content = t.thinking;
   m.tool_name = t.tool_name;
-  m.tool_call_id = t.tool_call_id;
-  for (const auto& c : t.tool_calls) m.tool_calls.push_back({c.name, c.arguments, c.id});
+  m.tool_call_id = id(t.tool_call_id);
+  for (const auto& c : t.tool_calls) m.tool_calls.push_back({c.name, c.arguments, id(c.id)});
   return m;
 }
 
@@ -72,7 +74,7 @@ ChatPrompt ChatTemplate::render(const ChatRequest& r) const {
   common_chat_templates_inputs in;
   in.use_jinja = true;
   in.add_generation_prompt = true;
-  for (const auto& t : r.messages) in.messages.push_back(to_common(t));
+  for (const auto& t : r.messages) in.messages.push_back(to_common(t, impl_->nine_char_call_ids));
   for (const auto& t : r.tools) in.tools.push_back({t.name, t.description, t.parameters.empty() ? "{}" : t.parameters});
   in.tool_choice = common_chat_tool_choice_parse_oaicompat(r.tool_choice);
   in.parallel_tool_calls = common_chat_templates_get_caps(impl_->jinja.get())["supports_parallel_tool_calls"];

@@ -1,5 +1,7 @@
 #include "engine/chat_template.h"
 
+#include <string_view>
+
 #include <spdlog/spdlog.h>
 
 #include "engine/chat_template_impl.h"
@@ -10,7 +12,12 @@ namespace ebb::engine {
 ChatTemplate::ChatTemplate(const llama_model* model) : impl_(std::make_unique<Impl>()) {
   impl_->model = model;
   try {
-    if (llama_model_chat_template(model, nullptr)) impl_->jinja = common_chat_templates_init(model, "");
+    if (const char* source = llama_model_chat_template(model, nullptr)) {
+      impl_->jinja = common_chat_templates_init(model, "");
+      // Mistral's templates check `tool_call.id|length != 9` and raise "Tool call IDs should be
+      // alphanumeric strings with length 9!".
+      impl_->nine_char_call_ids = std::string_view(source).find("length != 9") != std::string_view::npos;
+    }
   } catch (const std::exception& e) {
     spdlog::warn("chat template could not be parsed ({}); using fallbacks", e.what());
   }

@@ -11,6 +11,7 @@ namespace ebb::engine {
 struct ChatTemplate::Impl {
   const llama_model* model = nullptr;
   common_chat_templates_ptr jinja;  // null when the GGUF has no template or it does not parse
+  bool nine_char_call_ids = false;  // the template raises an error for other ids (Mistral's)
 };
 
 }  // namespace ebb::engine

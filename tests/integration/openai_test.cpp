@@ -336,6 +336,31 @@ TEST_F(OpenAI, ForcedToolCall) {
   }
 }
 
+// A conversation whose calls carry OpenAI-style ids (another model's, or a client's own) goes on
+// with a Mistral model, whose template raises an error for ids that are not 9 letters or digits.
+TEST_F(OpenAI, ClientCallIdsReachAMistralTemplate) {
+  json body = chat_body("nemo", "What is the weather in Paris?", 4);
+  body["tools"] = {kWeatherTool};
+  for (const std::string id : {"call_8f3kD2x9QmZ1LsWv", "toolu_01", "abc123XYZ"}) {
+    SCOPED_TRACE(id);
+    body["messages"] = {user("What is the weather in Paris?"),
+                        {{"role", "assistant"},
+                         {"content", nullptr},
+                         {"tool_calls",
+                          {{{"id", id},
+                            {"type", "function"},
+                            {"function", {{"name", "get_weather"}, {"arguments", R"({"city":"Paris"})"}}}}}}},
+                        {{"role", "tool"}, {"tool_call_id", id}, {"content", "18 degrees and sunny"}}};
+    const json r = ok("/v1/chat/completions", body);
+    EXPECT_EQ(r["object"], "chat.completion") << r.dump();
+  }
+  // The same on Ollama's API, where calls have no ids unless a client kept OpenAI's.
+  json chat = {{"model", "nemo"}, {"stream", false}, {"options", {{"num_predict", 4}}}, {"messages", body["messages"]}};
+  chat["messages"][1]["tool_calls"][0]["function"]["arguments"] = {{"city", "Paris"}};
+  auto [status, text] = server_->post("/api/chat", chat);
+  EXPECT_EQ(status, 200) << text;
+}
+
 TEST_F(OpenAI, ToolsOnAModelWithoutThemIs400) {
   json body = chat_body("plain", "weather?", 4);
   body["tools"] = {kWeatherTool};
