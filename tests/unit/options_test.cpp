@@ -12,7 +12,7 @@ TEST(Options, DefaultsFollowOllama) {
   EXPECT_FLOAT_EQ(o.sampling.temperature, 0.8f);
   EXPECT_EQ(o.sampling.top_k, 40);
   EXPECT_FLOAT_EQ(o.sampling.top_p, 0.9f);
-  EXPECT_FLOAT_EQ(o.sampling.repeat_penalty, 1.1f);
+  EXPECT_FLOAT_EQ(o.sampling.repeat_penalty, 1.0f) << "Ollama's default (api/types.go DefaultOptions)";
   EXPECT_EQ(o.sampling.num_predict, -1);
   EXPECT_EQ(o.context.num_ctx, 0);
 }
