@@ -64,7 +64,7 @@ std::string reasoning_text(const json& item) {
     if (!given(item, key)) continue;
     need(item[key].is_array(), std::string("a reasoning item's '") + key + "' must be an array");
     for (const auto& p : item[key]) {
-      need(p.value("text", json()).is_string(),
+      need(p.is_object() && p.value("text", json()).is_string(),
            std::string("each part of a reasoning item's '") + key + "' needs a string 'text'");
       if (!text.empty()) text += "\n\n";
       text += p["text"].get<std::string>();
