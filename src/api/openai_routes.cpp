@@ -1,5 +1,5 @@
-// OpenAI's API: POST /v1/chat/completions, /v1/completions, /v1/embeddings; GET /v1/models and
-// /v1/models/{id}. The bodies are translated into ebb's own requests (api/openai_request.h) and
+// OpenAI's API: POST /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings; GET
+// /v1/models and /v1/models/{id}. The bodies are translated into ebb's own requests (api/openai_request.h) and
 // take the same path as /api/chat, /api/generate and /api/embed; only the answers differ
 // (api/openai_shape.h). Every error of a /v1 route, whoever raised it, leaves in OpenAI's shape.
 #include <chrono>
@@ -13,6 +13,8 @@
 #include "api/http_util.h"
 #include "api/openai_request.h"
 #include "api/openai_shape.h"
+#include "api/responses_request.h"
+#include "api/responses_shape.h"
 #include "api/runner_call.h"
 #include "api/server.h"
 #include "api/show.h"
@@ -76,6 +78,21 @@ void handle_generation(const httplib::Request& req, httplib::Response& res, Serv
   serve_generation(ctx, entry, r, client, std::make_shared<OpenAIShape>(kind, r.model, include_usage), t0, res);
 }
 
+// Stateless: the whole conversation comes in each request (api/responses_request.h).
+void handle_responses(const httplib::Request& req, httplib::Response& res, ServerContext ctx) {
+  const auto t0 = Clock::now();
+  json settings;
+  auto read = read_model_request<GenerateRequest>(req, res, ctx, [&](const json& b) {
+    ResponsesRequest r = parse_responses(b);
+    settings = std::move(r.settings);
+    return std::move(r.generate);
+  });
+  if (!read) return;
+  auto& [r, entry] = *read;
+  const ClientWatch client(req.remote_addr, req.remote_port);
+  serve_generation(ctx, entry, r, client, std::make_shared<ResponsesShape>(r.model, std::move(settings)), t0, res);
+}
+
 void handle_embeddings(const httplib::Request& req, httplib::Response& res, ServerContext ctx) {
   bool base64 = false;
   auto read = read_model_request<EmbedRequest>(req, res, ctx, [&](const json& b) {
@@ -126,6 +143,7 @@ void handle_model(const httplib::Request& req, httplib::Response& res, ServerCon
 void add_openai_routes(httplib::Server& srv, ServerContext ctx) {
   srv.Post("/v1/chat/completions", openai_route(ctx, handle_generation<OpenAIShape::Kind::Chat>));
   srv.Post("/v1/completions", openai_route(ctx, handle_generation<OpenAIShape::Kind::Completion>));
+  srv.Post("/v1/responses", openai_route(ctx, handle_responses));
   srv.Post("/v1/embeddings", openai_route(ctx, handle_embeddings));
   srv.Get("/v1/models", openai_route(ctx, handle_models));
   srv.Get(R"(/v1/models/(.+))", openai_route(ctx, handle_model));

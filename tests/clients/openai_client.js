@@ -96,6 +96,54 @@ async function step(name, f) {
     const second = await client.chat.completions.create({ model: toolModel, messages: turns, tools, ...greedy });
     assert.ok(second.usage.prompt_tokens > first.usage.prompt_tokens);
   });
+  const ask = { model, input: 'Why is the sky blue?', temperature: 0, max_output_tokens: 8 };
+  let response;
+  await step('responses', async () => {
+    response = await client.responses.create(ask);
+    assert.equal(response.object, 'response');
+    assert.match(response.id, /^resp_/);
+    assert.equal(response.status, 'incomplete', JSON.stringify(response));
+    assert.equal(response.incomplete_details.reason, 'max_output_tokens');
+    assert.equal(response.output[0].type, 'message');
+    assert.equal(typeof response.output_text, 'string'); // the client's own sum of the message text
+    assert.equal(response.usage.output_tokens, 8);
+    assert.equal(response.usage.total_tokens, response.usage.input_tokens + 8);
+  });
+  await step('responses streamed', async () => {
+    const stream = await client.responses.create({ ...ask, stream: true });
+    const types = [];
+    let text = '';
+    for await (const event of stream) {
+      types.push(event.type);
+      if (event.type === 'response.output_text.delta') text += event.delta;
+    }
+    assert.deepEqual(types.slice(0, 4), [
+      'response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added',
+    ]);
+    assert.equal(types.at(-1), 'response.incomplete');
+    assert.equal(text, response.output_text);
+    // The client's helper rebuilds the response from the events, checking each against it.
+    const final = await client.responses.stream(ask).finalResponse();
+    assert.equal(final.output_text, response.output_text);
+    assert.deepEqual(final.usage.output_tokens, 8);
+  });
+  await step('responses function call round trip', async () => {
+    const tools = [{
+      type: 'function', name: 'get_weather', description: 'The weather in a city',
+      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    }];
+    const input = [{ role: 'user', content: 'Weather in Paris?' }];
+    const first = await client.responses.create({
+      model: toolModel, input, tools, temperature: 0, max_output_tokens: 160, grammar: process.env.GRAMMAR,
+    });
+    const call = first.output.find((item) => item.type === 'function_call');
+    assert.ok(call, JSON.stringify(first));
+    assert.equal(call.name, 'get_weather');
+    assert.ok(['Paris', 'Rome'].includes(JSON.parse(call.arguments).city), call.arguments);
+    input.push(call, { type: 'function_call_output', call_id: call.call_id, output: '18 degrees' });
+    const second = await client.responses.create({ model: toolModel, input, tools, temperature: 0, max_output_tokens: 8 });
+    assert.ok(second.usage.input_tokens > first.usage.input_tokens);
+  });
   await step('errors', async () => {
     await assert.rejects(client.chat.completions.create({ model: 'no-such-model', messages }), (e) => {
       assert.ok(e instanceof OpenAI.NotFoundError, String(e));
@@ -106,6 +154,11 @@ async function step(name, f) {
     await assert.rejects(client.chat.completions.create({ model, messages, n: 2 }), (e) => {
       assert.ok(e instanceof OpenAI.BadRequestError, String(e));
       assert.match(e.message, /'n' must be 1/);
+      return true;
+    });
+    await assert.rejects(client.responses.create({ ...ask, previous_response_id: 'resp_1' }), (e) => {
+      assert.ok(e instanceof OpenAI.BadRequestError, String(e));
+      assert.match(e.message, /stateless/);
       return true;
     });
   });

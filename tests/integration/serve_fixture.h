@@ -184,9 +184,9 @@ inline fs::path write_temp_file(const std::string& text) {
   return tmpl;
 }
 
-// Sends POST /api/generate over a raw socket and returns the socket without reading the answer;
+// Sends POST `path` over a raw socket and returns the socket without reading the answer;
 // closing it is hanging up. -1 on failure.
-inline int send_generate_raw(int port, const json& body) {
+inline int send_post_raw(int port, const std::string& path, const json& body) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;
   sockaddr_in addr{};
@@ -194,7 +194,7 @@ inline int send_generate_raw(int port, const json& body) {
   addr.sin_port = htons(static_cast<uint16_t>(port));
   ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
   std::string payload = body.dump();
-  std::string req = "POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+  std::string req = "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
                     std::to_string(payload.size()) + "\r\n\r\n" + payload;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
@@ -203,6 +203,8 @@ inline int send_generate_raw(int port, const json& body) {
   }
   return fd;
 }
+
+inline int send_generate_raw(int port, const json& body) { return send_post_raw(port, "/api/generate", body); }
 
 // A POST sent over a raw socket in two parts: all but the body's last byte at once, the rest by
 // finish(), which then reads the whole answer (Connection: close) and returns its status and body.
