@@ -15,6 +15,7 @@ kept-alive connections (what HTTP client libraries do) and with a new connection
 
 Usage: bench/serving_bench.py [--parts decode,agg,lat8,qps] [--runs 5] [--duration 12]
 Writes bench/results/<date>-serving.{md,json}. Speed targets live here, never in tests.
+The same figures through the OpenAI API (/v1/chat/completions): bench/openai_bench.py.
 
 Baseline mode: `--baseline-bin OLD_EBB` (or EBB_BASE_BIN=OLD_EBB) compares ebb (EBB_BIN, default
 build/ebb) with an older ebb binary instead of llama-server: the same figures on two ebb servers,
@@ -50,9 +51,9 @@ def ebb_model(name, path, ctx, np_):
     return {"name": name, "path": str(path), "num_ctx": ctx, "num_parallel": np_, "num_batch": 512, "num_thread": THREADS}
 
 
-def peer(model, ctx_total, np_, port, work, tag):
-    return servers.start_peer(["-m", model, "-t", THREADS, "-tb", THREADS, "-c", ctx_total, "-np", np_, "-b", 512, "-ub", 512],
-                              port, work / f"peer-{tag}.log")
+def peer(model, ctx_total, np_, port, work, tag, extra=()):
+    return servers.start_peer(["-m", model, "-t", THREADS, "-tb", THREADS, "-c", ctx_total, "-np", np_, "-b", 512, "-ub", 512,
+                               *extra], port, work / f"peer-{tag}.log")
 
 
 def prompts(n):

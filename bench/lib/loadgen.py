@@ -5,6 +5,13 @@ Two kinds of target speak the same request shape:
   - "peer": llama-server /completion, {prompt, n_predict, temperature, seed}
 Both are asked for the same prompt, the same number of tokens, temperature 0 and the same seed.
 
+A target's `api` picks a chat route instead (the prompt is then one user message):
+  - "openai": /v1/chat/completions on either kind: {model, messages, max_tokens, temperature 0,
+              seed, stream, stream_options.include_usage}; SSE `data:` chunks until `data: [DONE]`,
+              the generated and prompt token counts from `usage` (the last chunk when streamed)
+  - "chat":   Ollama /api/chat on ebb: {model, messages, stream, options {num_predict, temperature,
+              seed}}; NDJSON, the counts and server timings from the final (done) object
+
 Each client thread keeps one persistent HTTP/1.1 connection (keep-alive), like a real client
 library would, and measures on the client side:
   ttft  - time from sending the request to the first generated token arriving (streaming only)
@@ -27,15 +34,25 @@ class Target:
     model: str = ""    # ebb model name (and llama-server router model name)
     host: str = "127.0.0.1"
     peer_path: str = "/completion"
+    api: str = ""      # "": /api/generate or /completion; "openai": /v1/chat/completions; "chat": ebb's /api/chat
 
     def label(self) -> str:
-        return f"{self.kind}:{self.model or '-'}@{self.port}"
+        return f"{self.kind}{'/' + self.api if self.api else ''}:{self.model or '-'}@{self.port}"
+
+
+# ebb's /v1 has no repeat_penalty field: it samples with Ollama's defaults (repeat_penalty 1.1 over
+# the last 64 tokens), so llama-server's /v1 is asked for the same (its own default is 1.0) and both
+# emit the same tokens. `ignore_eos` goes to both (ebb ignores fields it has no use for; synthetic
+# weights rarely pick an end-of-generation token anyway: the token counts are reported).
+PEER_OPENAI_SAMPLING = {"repeat_penalty": 1.1, "repeat_last_n": 64}
 
 
 @dataclass
 class Result:
     ok: bool
     ttft: float | None = None          # seconds, client side (streaming only)
+    t_last: float | None = None        # seconds to the last generated text, client side (streaming only)
+    chunks: int = 0                    # streamed pieces with text (≈ tokens; a check on the reported count)
     total: float = 0.0                 # seconds, client side
     tokens: int = 0                    # generated tokens reported by the server
     prompt_tokens: int = 0
@@ -67,6 +84,20 @@ class Client:
             self.conn = None
 
     def body(self, prompt: str, n_predict: int, stream: bool, seed: int = 42, extra: dict | None = None) -> tuple[str, dict]:
+        messages = [{"role": "user", "content": prompt}]
+        if self.t.api == "openai":
+            b = {"model": self.t.model or "peer", "messages": messages, "max_tokens": n_predict, "temperature": 0,
+                 "seed": seed, "stream": stream, "ignore_eos": True}
+            if stream:
+                b["stream_options"] = {"include_usage": True}
+            if self.t.kind == "peer":
+                b.update(PEER_OPENAI_SAMPLING)
+            b.update(extra or {})
+            return "/v1/chat/completions", b
+        if self.t.api == "chat":
+            b = {"model": self.t.model, "messages": messages, "stream": stream,
+                 "options": {"num_predict": n_predict, "temperature": 0, "seed": seed, **(extra or {})}}
+            return "/api/chat", b
         if self.t.kind == "ebb":
             b = {"model": self.t.model, "prompt": prompt, "raw": True, "stream": stream,
                  "options": {"num_predict": n_predict, "temperature": 0, "seed": seed,
@@ -116,7 +147,7 @@ class Client:
             obj = json.loads(resp.read())
             r.total = time.perf_counter() - t0
             self._final(r, obj)
-            r.text = obj.get("response", obj.get("content", ""))
+            r.text = self._piece(obj)
             return r
         parts = []
         buf = b""
@@ -139,12 +170,14 @@ class Client:
                 if "error" in obj and not obj.get("done") and "content" not in obj and "response" not in obj:
                     r.ok = False
                     r.error = json.dumps(obj)[:500]
-                piece = obj.get("response", obj.get("content", ""))
+                piece = self._piece(obj)
                 if piece:
+                    r.t_last = time.perf_counter() - t0
                     if r.ttft is None:
-                        r.ttft = time.perf_counter() - t0
+                        r.ttft = r.t_last
                     parts.append(piece)
-                if obj.get("done") or obj.get("stop"):
+                    r.chunks += 1
+                if obj.get("done") or obj.get("stop") or obj.get("usage"):
                     final = obj
         r.total = time.perf_counter() - t0
         r.text = "".join(parts)
@@ -152,9 +185,27 @@ class Client:
             self._final(r, final)
         return r
 
+    def _piece(self, obj: dict) -> str:
+        """The generated text in a response or a streamed chunk."""
+        if self.t.api == "openai":
+            ch = (obj.get("choices") or [{}])[0]
+            return (ch.get("delta") or ch.get("message") or {}).get("content") or ""
+        if self.t.api == "chat":
+            return (obj.get("message") or {}).get("content") or ""
+        return obj.get("response", obj.get("content", ""))
+
     def _final(self, r: Result, obj: dict):
-        r.raw_final = {k: v for k, v in obj.items() if k not in ("response", "content", "context")}
-        if self.t.kind == "ebb":
+        r.raw_final = {k: v for k, v in obj.items() if k not in ("response", "content", "context", "choices", "message")}
+        if self.t.api == "openai":
+            u = obj.get("usage") or {}
+            r.tokens = int(u.get("completion_tokens", r.chunks))
+            r.prompt_tokens = int(u.get("prompt_tokens", 0))
+            tm = obj.get("timings") or {}  # llama-server adds its own timings; ebb's /v1 has none
+            if "predicted_ms" in tm:
+                r.eval_s = tm["predicted_ms"] / 1e3
+            if "prompt_ms" in tm:
+                r.prompt_s = tm["prompt_ms"] / 1e3
+        elif self.t.kind == "ebb":
             r.tokens = int(obj.get("eval_count", 0))
             r.prompt_tokens = int(obj.get("prompt_eval_count", 0))
             if "eval_duration" in obj:
@@ -232,6 +283,7 @@ def concurrent(target: Target, prompts: list[str], n_predict: int, clients: int,
         "requests": len(results), "ok": len(ok), "errors": len(results) - len(ok),
         "first_error": next((r.error for r in results if not r.ok), ""),
         "tokens": toks, "tok_per_s": toks / wall if wall else 0.0, "qps": len(ok) / wall if wall else 0.0,
+        "tokens_per_request": toks / len(ok) if ok else 0.0,
         # server-side decode rate (tokens / eval time, per request): tells slow compute (machine,
         # engine) from slow delivery (HTTP, scheduling) when the client-side figure drops
         "server_decode_tok_s_p50": statistics.median([r.tokens / r.eval_s for r in ok if r.eval_s]) if any(r.eval_s for r in ok) else None,
@@ -277,6 +329,8 @@ if __name__ == "__main__":
 
     ap = argparse.ArgumentParser(description="one-off load generator")
     ap.add_argument("--kind", choices=["ebb", "peer"], required=True)
+    ap.add_argument("--api", choices=["", "openai", "chat"], default="",
+                    help="openai: /v1/chat/completions; chat: ebb's /api/chat (default: /api/generate or /completion)")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--model", default="")
     ap.add_argument("--prompt", default="The quick brown fox")
@@ -286,5 +340,5 @@ if __name__ == "__main__":
     ap.add_argument("--stream", action="store_true")
     ap.add_argument("--fresh", action="store_true", help="new TCP connection per request")
     a = ap.parse_args()
-    tg = Target(a.kind, a.port, a.model)
+    tg = Target(a.kind, a.port, a.model, api=a.api)
     print(json.dumps(concurrent(tg, [a.prompt], a.n_predict, a.clients, a.duration, a.stream, not a.fresh), indent=1))
