@@ -14,7 +14,7 @@ slots and context per slot of bench/serving_bench.py.
 
 Requests: one user message of 12 words, temperature 0, seed 42, max_tokens, ignore_eos; streamed with
 stream_options.include_usage, the generated tokens counted from usage.completion_tokens on both servers.
-ebb's /v1 has no repeat_penalty field and samples with Ollama's 1.1 over the last 64 tokens: llama-server
+ebb's /v1 has no repeat_penalty field and samples with Ollama's default 1.0 (no penalty): llama-server
 is asked for the same (bench/lib/loadgen.py). Both servers render the GGUF's own chat template (`ebb synth`
 writes ChatML). Sanity checks, which abort the run when they fail: v1peer compares usage.prompt_tokens of
 the same message on both servers for every model (same template, same prompt tokens); v1api requires the
@@ -215,7 +215,7 @@ def report(res, args) -> str:
               f"`[[model]]` entry, peer `-c num_ctx×N -np N`.\n"
               f"- requests: one user message of 12 words (each client its own), temperature 0, seed 42, `max_tokens`, "
               f"`ignore_eos`; streamed with `stream_options.include_usage` (tokens from `usage.completion_tokens`). ebb's "
-              f"/v1 samples with Ollama's repeat_penalty 1.1 over 64 tokens (it has no such field); llama-server is asked "
+              f"/v1 samples with Ollama's default repeat_penalty 1.0 (it has no such field); llama-server is asked "
               f"for the same, and /api/chat gets ebb's defaults too.\n"
               f"- every figure is the median of {args.runs} interleaved runs (ebb, other, other, ebb, ...).\n"
               f"- other engineers share this machine. Each measurement starts only when other processes use "

@@ -40,11 +40,11 @@ class Target:
         return f"{self.kind}{'/' + self.api if self.api else ''}:{self.model or '-'}@{self.port}"
 
 
-# ebb's /v1 has no repeat_penalty field: it samples with Ollama's defaults (repeat_penalty 1.1 over
-# the last 64 tokens), so llama-server's /v1 is asked for the same (its own default is 1.0) and both
-# emit the same tokens. `ignore_eos` goes to both (ebb ignores fields it has no use for; synthetic
-# weights rarely pick an end-of-generation token anyway: the token counts are reported).
-PEER_OPENAI_SAMPLING = {"repeat_penalty": 1.1, "repeat_last_n": 64}
+# ebb's /v1 has no repeat_penalty field: it samples with Ollama's defaults (repeat_penalty 1.0, no
+# penalty), and llama-server's /v1 is asked for the same, explicitly, so both emit the same tokens.
+# `ignore_eos` goes to both (ebb ignores fields it has no use for; synthetic weights rarely pick an
+# end-of-generation token anyway: the token counts are reported).
+PEER_OPENAI_SAMPLING = {"repeat_penalty": 1.0}
 
 
 @dataclass
