@@ -101,7 +101,7 @@ class Client:
         if self.t.kind == "ebb":
             b = {"model": self.t.model, "prompt": prompt, "raw": True, "stream": stream,
                  "options": {"num_predict": n_predict, "temperature": 0, "seed": seed,
-                             # llama-server's default; Ollama's is 1.1. Same sampling → same tokens.
+                             # llama-server's default and Ollama's (1.1 before 2026-03). Same sampling → same tokens.
                              "repeat_penalty": 1.0}}
             if extra:
                 b["options"].update(extra)
