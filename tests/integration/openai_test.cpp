@@ -489,9 +489,9 @@ TEST_F(OpenAI, ErrorShapes) {
   expect_openai_error(post(*server_, "/v1/chat/completions", image), 400, "invalid_request_error",
                       "images are not supported: ebb has no vision support yet");
   json logprobs = chat_body("plain", "hi");
-  logprobs["logprobs"] = true;
+  logprobs["top_logprobs"] = 2;
   expect_openai_error(post(*server_, "/v1/chat/completions", logprobs), 400, "invalid_request_error",
-                      "logprobs are not supported yet");
+                      "'top_logprobs' requires 'logprobs': true");
   // A 400 even when streaming: the runner checks the request before the stream starts.
   json bad_schema = chat_body("plain", "hi");
   bad_schema["stream"] = true;
