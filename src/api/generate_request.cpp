@@ -7,6 +7,7 @@
 
 #include "common/capabilities.h"
 #include "common/go_template.h"
+#include "common/token_logprob.h"
 
 namespace ebb::api {
 
@@ -83,6 +84,15 @@ json tools_field(const json& body) {
   return tools;
 }
 
+// "top_logprobs": an integer from 0 to 20, as Ollama checks it (asked for or not).
+int top_logprobs_field(const json& body) {
+  if (!body.contains("top_logprobs") || body["top_logprobs"].is_null()) return 0;
+  const json& v = body["top_logprobs"];
+  need(v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= kMaxTopLogprobs,
+       "top_logprobs must be between 0 and " + std::to_string(kMaxTopLogprobs));
+  return v.get<int>();
+}
+
 // "think": true, false, or "low" / "medium" / "high".
 json think_field(const json& body) {
   const json think = body.value("think", json());
@@ -94,9 +104,9 @@ json think_field(const json& body) {
 }  // namespace
 
 GenerateRequest parse_generate_request(const json& body, bool chat) {
-  static const std::set<std::string> kFields = {"model",    "stream",   "options", "keep_alive",  "format",
-                                                "template", "truncate", "prompt",  "system",      "raw",
-                                                "messages", "tools",    "think",   "tool_choice", "images"};
+  static const std::set<std::string> kFields = {
+      "model", "stream",   "options", "keep_alive", "format",      "template", "truncate", "prompt",      "system",
+      "raw",   "messages", "tools",   "think",      "tool_choice", "images",   "logprobs", "top_logprobs"};
   GenerateRequest r;
   r.model = string_field(body, "model");
   need(!r.model.empty(), "model is required");
@@ -107,9 +117,16 @@ GenerateRequest parse_generate_request(const json& body, bool chat) {
   std::string tmpl = string_field(body, "template");
   if (!tmpl.empty()) validate_go_template(tmpl);  // TemplateError names the line and construct
 
+  r.logprobs = bool_field(body, "logprobs", false);
+  r.top_logprobs = top_logprobs_field(body);
+
   json& m = r.runner_msg;
   m = {{"options", to_json(r.options.sampling)}, {"truncate", bool_field(body, "truncate", true)}};
   if (!tmpl.empty()) m["template"] = tmpl;
+  if (r.logprobs) {
+    m["logprobs"] = true;
+    if (r.top_logprobs > 0) m["top_logprobs"] = r.top_logprobs;
+  }
   if (chat) {
     m["mode"] = "chat";
     m["messages"] = chat_messages(body);

@@ -20,12 +20,15 @@ struct GenerateRequest {
   std::optional<KeepAlive> keep_alive;
   nlohmann::json runner_msg;  // mode, prompt/system/raw or messages, template, truncate, options
   bool empty = false;         // no prompt (or no messages): only load or unload the model
+  bool logprobs = false;      // each generated token's log-probability (runner_msg carries it too)
+  int top_logprobs = 0;       // with logprobs: the most likely tokens at each position (0..20)
 };
 
 // Fields: model, stream, options, keep_alive, format ("json" or a schema object), template
 // (Go-template subset, checked here), truncate (default true); generate: prompt, system, raw;
 // chat: messages [{role, content, thinking, tool_calls, tool_name, tool_call_id}], tools,
-// tool_choice, think (the runner renders them: runner/chat_request.h). Images are a 400 (no
+// tool_choice, think (the runner renders them: runner/chat_request.h); logprobs (a boolean) and
+// top_logprobs (an integer 0..20, used only with logprobs), as Ollama. Images are a 400 (no
 // vision support). Other fields (suffix, context, …) are ignored.
 GenerateRequest parse_generate_request(const nlohmann::json& body, bool chat);
 

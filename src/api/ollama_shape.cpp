@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "api/logprob_json.h"
 #include "common/time_format.h"
 
 namespace ebb::api {
@@ -29,6 +30,7 @@ json OllamaShape::object(const MessageDelta& delta) const {
     j["response"] = delta.content;
     if (!delta.thinking.empty()) j["thinking"] = delta.thinking;
   }
+  if (!delta.logprobs.empty()) j["logprobs"] = ollama_logprobs(delta.logprobs);
   j["done"] = false;
   return j;
 }

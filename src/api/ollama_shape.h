@@ -12,7 +12,8 @@ class OllamaShape : public ResponseShape {
   OllamaShape(std::string model, bool chat) : model_(std::move(model)), chat_(chat) {}
 
   // The object every line starts from: model, created_at (now), the delta ("response" and
-  // "thinking", or "message" with content, thinking and tool_calls when there are some), "done": false.
+  // "thinking", or "message" with content, thinking and tool_calls when there are some; "logprobs"
+  // when it has entries), "done": false.
   nlohmann::json object(const MessageDelta& delta) const;
   // The last object: `object(delta)` with done, done_reason and the runner's counts and durations.
   nlohmann::json last(const MessageDelta& delta, const nlohmann::json& done, Timing timing) const;

@@ -4,12 +4,15 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/token_logprob.h"
+
 namespace ebb::api {
 
 using json = nlohmann::json;
 
 namespace {
 
+constexpr int kMaxCompletionLogprobs = 5;  // OpenAI's limit for the legacy completions
 constexpr const char* kNoVision = "images are not supported: ebb has no vision support yet";
 
 void need(bool ok, const std::string& message) {
@@ -199,6 +202,32 @@ json think_from_openai(const json& effort) {
   throw std::invalid_argument("'reasoning_effort' must be \"none\", \"minimal\", \"low\", \"medium\" or \"high\"");
 }
 
+// Chat's "logprobs" (a boolean) and "top_logprobs" (0..20, only with "logprobs": true, as OpenAI
+// has it) as /api/chat's.
+void chat_logprobs(const json& body, json& out) {
+  if (given(body, "logprobs")) need(body["logprobs"].is_boolean(), "'logprobs' must be a boolean");
+  const bool asked = given(body, "logprobs") && body["logprobs"] == true;
+  if (given(body, "top_logprobs")) {
+    need(asked, "'top_logprobs' requires 'logprobs': true");
+    const json& k = body["top_logprobs"];
+    need(k.is_number_integer() && k.get<int64_t>() >= 0 && k.get<int64_t>() <= kMaxTopLogprobs,
+         "'top_logprobs' must be an integer from 0 to " + std::to_string(kMaxTopLogprobs));
+    out["top_logprobs"] = k;
+  }
+  if (asked) out["logprobs"] = true;
+}
+
+// The legacy completions' "logprobs": how many most likely tokens to list (0..5); null or false
+// asks for none.
+void completion_logprobs(const json& body, json& out) {
+  if (!given(body, "logprobs") || body["logprobs"] == false) return;
+  const json& k = body["logprobs"];
+  need(k.is_number_integer() && k.get<int64_t>() >= 0 && k.get<int64_t>() <= kMaxCompletionLogprobs,
+       "'logprobs' must be an integer from 0 to " + std::to_string(kMaxCompletionLogprobs));
+  out["logprobs"] = true;
+  out["top_logprobs"] = k;
+}
+
 std::string base64(const unsigned char* data, size_t n) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
@@ -226,8 +255,7 @@ bool is_token_array(const json& x) {
 json chat_body_from_openai(const json& body) {
   json out = json::object();
   common_fields(body, out);
-  if (given(body, "logprobs")) need(body["logprobs"] == false, "logprobs are not supported yet");
-  if (given(body, "top_logprobs")) need(body["top_logprobs"] == 0, "logprobs are not supported yet");
+  chat_logprobs(body, out);
   out["messages"] = messages_from_openai(body);
   if (given(body, "response_format"))
     if (json format = format_from_openai(body["response_format"]); !format.is_null()) out["format"] = format;
@@ -246,8 +274,7 @@ json generate_body_from_openai(const json& body) {
   json out = json::object();
   common_fields(body, out);
   if (!given(body, "max_tokens")) out["options"]["num_predict"] = 16;  // OpenAI's default for completions
-  need(!given(body, "logprobs") || body["logprobs"] == 0 || body["logprobs"] == false,
-       "logprobs are not supported yet");
+  completion_logprobs(body, out);
   need(!given(body, "echo") || body["echo"] == false, "echo is not supported");
   need(!given(body, "suffix") || body["suffix"] == "", "suffix is not supported");
   need(!given(body, "best_of") || body["best_of"] == 1, "'best_of' must be 1: ebb generates one choice per request");

@@ -3,8 +3,8 @@
 // take the same path as /api/chat, /api/generate and /api/embed: one request path inside, several
 // response shapes outside. Pure: no I/O.
 //
-// What ebb cannot do as asked is a std::invalid_argument (400) that says so: n > 1, logprobs,
-// image parts, echo, suffix, token prompts. Fields ebb has no use for (user, store, metadata,
+// What ebb cannot do as asked is a std::invalid_argument (400) that says so: n > 1, image parts,
+// echo, suffix, token prompts. Fields ebb has no use for (user, store, metadata,
 // logit_bias, parallel_tool_calls, service_tier, ...) are ignored, as are unknown ones.
 #include <nlohmann/json.hpp>
 
@@ -24,12 +24,14 @@ namespace ebb::api {
 // - response_format: text (none), json_object ("json"), json_schema (its schema).
 // - tools and tool_choice as given (Ollama's are OpenAI's); reasoning_effort (or reasoning.effort):
 //   "none" is think false, "minimal"/"low" low, "medium", "high"/"xhigh" high.
+// - logprobs (a boolean) and top_logprobs (0..20; a 400 without "logprobs": true, as OpenAI).
 // - stream; keep_alive (ebb's extension, as on /api/chat: the model's idle timer after this request).
 nlohmann::json chat_body_from_openai(const nlohmann::json& body);
 
 // The /api/generate body for a /v1/completions body: the prompt raw (no chat template, as
 // OpenAI's completions are), a string or an array of one string; max_tokens defaults to 16, as
-// in OpenAI; the same sampling fields as chat. suffix, echo, best_of > 1 are a 400.
+// in OpenAI; the same sampling fields as chat; logprobs, the legacy integer 0..5 (the most likely
+// tokens listed per position), as logprobs with top_logprobs. suffix, echo, best_of > 1 are a 400.
 nlohmann::json generate_body_from_openai(const nlohmann::json& body);
 
 struct OpenAIGenerateRequest {

@@ -75,7 +75,8 @@ void handle_generation(const httplib::Request& req, httplib::Response& res, Serv
   if (!read) return;
   auto& [r, entry] = *read;
   const ClientWatch client(req.remote_addr, req.remote_port);
-  serve_generation(ctx, entry, r, client, std::make_shared<OpenAIShape>(kind, r.model, include_usage), t0, res);
+  serve_generation(ctx, entry, r, client, std::make_shared<OpenAIShape>(kind, r.model, include_usage, r.logprobs), t0,
+                   res);
 }
 
 // Stateless: the whole conversation comes in each request (api/responses_request.h).

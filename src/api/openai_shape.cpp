@@ -3,6 +3,8 @@
 #include <chrono>
 #include <random>
 
+#include "api/logprob_json.h"
+
 namespace ebb::api {
 
 using json = nlohmann::json;
@@ -38,13 +40,20 @@ std::string openai_id(const std::string& prefix) {
   return id;
 }
 
-OpenAIShape::OpenAIShape(Kind kind, std::string model, bool include_usage)
-    : OpenAIShape(kind, std::move(model), include_usage, openai_id(kind == Kind::Chat ? "chatcmpl-" : "cmpl-"),
-                  std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-                      .count()) {}
+OpenAIShape::OpenAIShape(Kind kind, std::string model, bool include_usage, bool logprobs)
+    : OpenAIShape(
+          kind, std::move(model), include_usage, openai_id(kind == Kind::Chat ? "chatcmpl-" : "cmpl-"),
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(),
+          logprobs) {}
 
-OpenAIShape::OpenAIShape(Kind kind, std::string model, bool include_usage, std::string id, int64_t created)
-    : kind_(kind), model_(std::move(model)), include_usage_(include_usage), id_(std::move(id)), created_(created) {}
+OpenAIShape::OpenAIShape(Kind kind, std::string model, bool include_usage, std::string id, int64_t created,
+                         bool logprobs)
+    : kind_(kind),
+      model_(std::move(model)),
+      include_usage_(include_usage),
+      logprobs_(logprobs),
+      id_(std::move(id)),
+      created_(created) {}
 
 json OpenAIShape::tool_calls(const json& calls, bool with_index) {
   json out = json::array();
@@ -69,7 +78,7 @@ json OpenAIShape::choice_chunk(json choice) const {
   const bool chat = kind_ == Kind::Chat;
   json j = object(chat ? "chat.completion.chunk" : "text_completion");
   choice["index"] = 0;
-  choice["logprobs"] = nullptr;
+  if (!choice.contains("logprobs")) choice["logprobs"] = nullptr;
   if (!choice.contains("finish_reason")) choice["finish_reason"] = nullptr;
   j["choices"] = json::array({std::move(choice)});
   if (include_usage_) j["usage"] = nullptr;  // as OpenAI: null in every chunk but the usage chunk
@@ -81,13 +90,26 @@ std::string OpenAIShape::finish_reason(const json& done, bool tool_calls) const 
   return tool_calls ? "tool_calls" : "stop";
 }
 
+json OpenAIShape::choice_logprobs(const std::vector<Logprob>& entries, bool streamed) const {
+  if (kind_ == Kind::Chat) return openai_chat_logprobs(entries);
+  size_t chars = streamed ? streamed_chars_.load() : 0;
+  json j = openai_completion_logprobs(entries, chars);
+  if (streamed) streamed_chars_ = chars;
+  return j;
+}
+
 std::string OpenAIShape::opening() const {
   if (kind_ != Kind::Chat) return "";
   return event(choice_chunk({{"delta", {{"role", "assistant"}, {"content", ""}}}}));
 }
 
 std::string OpenAIShape::chunk(const MessageDelta& d) const {
-  if (kind_ == Kind::Completion) return event(choice_chunk({{"text", d.content}}));
+  json choice = json::object();
+  if (logprobs_ && !d.logprobs.empty()) choice["logprobs"] = choice_logprobs(d.logprobs, true);
+  if (kind_ == Kind::Completion) {
+    choice["text"] = d.content;
+    return event(choice_chunk(std::move(choice)));
+  }
   json delta = json::object();
   if (!d.content.empty()) delta["content"] = d.content;
   if (!d.thinking.empty()) delta["reasoning_content"] = d.thinking;
@@ -95,7 +117,8 @@ std::string OpenAIShape::chunk(const MessageDelta& d) const {
     delta["tool_calls"] = tool_calls(d.tool_calls, true);
     sent_tool_calls_ = true;
   }
-  return event(choice_chunk({{"delta", std::move(delta)}}));
+  choice["delta"] = std::move(delta);
+  return event(choice_chunk(std::move(choice)));
 }
 
 std::string OpenAIShape::final(const json& done, Timing) const {
@@ -118,7 +141,9 @@ std::string OpenAIShape::error(const std::string& message) const { return event(
 
 json OpenAIShape::whole(const MessageDelta& m, const json& done, Timing) const {
   const bool calls = !m.tool_calls.empty();
-  json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_reason(done, calls)}};
+  json choice = {{"index", 0},
+                 {"logprobs", logprobs_ ? choice_logprobs(m.logprobs, false) : json(nullptr)},
+                 {"finish_reason", finish_reason(done, calls)}};
   json j;
   if (kind_ == Kind::Chat) {
     j = object("chat.completion");

@@ -29,10 +29,12 @@ std::string openai_id(const std::string& prefix);
 class OpenAIShape : public ResponseShape {
  public:
   enum class Kind { Chat, Completion };
-  // `include_usage`: stream_options.include_usage (a usage chunk before [DONE]).
-  OpenAIShape(Kind kind, std::string model, bool include_usage);
+  // `include_usage`: stream_options.include_usage (a usage chunk before [DONE]). `logprobs`: the
+  // request asked for them; each choice then carries its tokens' (api/logprob_json.h), every
+  // other choice "logprobs": null.
+  OpenAIShape(Kind kind, std::string model, bool include_usage, bool logprobs = false);
   // With a given id and creation time (unit tests).
-  OpenAIShape(Kind kind, std::string model, bool include_usage, std::string id, int64_t created);
+  OpenAIShape(Kind kind, std::string model, bool include_usage, std::string id, int64_t created, bool logprobs = false);
 
   const std::string& id() const { return id_; }
 
@@ -55,15 +57,22 @@ class OpenAIShape : public ResponseShape {
   nlohmann::json choice_chunk(nlohmann::json choice) const;
   static std::string event(const nlohmann::json& j) { return "data: " + wire_json(j) + "\n\n"; }
   std::string finish_reason(const nlohmann::json& done, bool tool_calls) const;
+  // The choice's "logprobs" for these entries (a completion's text_offset goes on from the
+  // characters of the tokens before them; `streamed` counts them across chunks).
+  nlohmann::json choice_logprobs(const std::vector<Logprob>& entries, bool streamed) const;
 
   Kind kind_;
   std::string model_;
   bool include_usage_;
+  bool logprobs_;
   std::string id_;
   int64_t created_;
   // A streamed chat sent tool calls: its finish_reason is "tool_calls". Tool calls go out on the
   // HTTP thread only, as does the final chunk; atomic all the same.
   mutable std::atomic<bool> sent_tool_calls_{false};
+  // A streamed completion's characters so far, for text_offset. Logprobs go out on the HTTP
+  // thread only (the token writer takes plain text); atomic all the same.
+  mutable std::atomic<size_t> streamed_chars_{0};
 };
 
 }  // namespace ebb::api

@@ -70,8 +70,10 @@ std::optional<supervisor::StreamEvent> next_event(RunnerCall& call, const Client
 
 // A token event's part of the message.
 inline MessageDelta delta_of(const supervisor::StreamEvent& ev) {
-  MessageDelta d{ev.text, ev.thinking};
+  MessageDelta d = MessageDelta::text(ev.text);
+  d.thinking = ev.thinking;
   if (ev.tool_calls.is_array()) d.tool_calls = ev.tool_calls;
+  d.logprobs = ev.logprobs;
   return d;
 }
 

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/token_logprob.h"
+
 namespace ebb {
 
 struct MessageDelta {
@@ -14,6 +16,9 @@ struct MessageDelta {
   std::string thinking;
   // Complete calls only, each {"name": string, "arguments": object}; an array (maybe empty).
   nlohmann::json tool_calls = nlohmann::json::array();
+  // The request asked for logprobs: the entries of the tokens this delta's text came from (or of
+  // tokens whose text a parser still holds back). Every generated token has one entry.
+  std::vector<Logprob> logprobs;
 
   static MessageDelta text(std::string content) {
     MessageDelta d;
@@ -21,11 +26,12 @@ struct MessageDelta {
     return d;
   }
 
-  bool empty() const { return content.empty() && thinking.empty() && tool_calls.empty(); }
+  bool empty() const { return content.empty() && thinking.empty() && tool_calls.empty() && logprobs.empty(); }
   void append(const MessageDelta& d) {
     content += d.content;
     thinking += d.thinking;
     for (const auto& c : d.tool_calls) tool_calls.push_back(c);
+    logprobs.insert(logprobs.end(), d.logprobs.begin(), d.logprobs.end());
   }
 };
 

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "engine/logprobs.h"
 #include "llama.h"
 
 namespace ebb::engine {
@@ -45,6 +46,14 @@ const float* Batcher::embedding(int32_t row) const { return llama_get_embeddings
 
 Token Batcher::sample(const SamplerPtr& sampler, int32_t row) {
   return llama_sampler_sample(sampler.get(), engine_.ctx_, row);
+}
+
+Logprob Batcher::logprobs(int32_t row, Token chosen, int top_k) const {
+  const RowLogprobs lp = row_logprobs(logits(row), engine_.n_vocab(), chosen, top_k);
+  Logprob out{{engine_.piece(chosen), shortest_double(lp.chosen)}, {}};
+  out.top.reserve(lp.top.size());
+  for (const auto& t : lp.top) out.top.push_back({engine_.piece(t.token), shortest_double(t.logprob)});
+  return out;
 }
 
 }  // namespace ebb::engine

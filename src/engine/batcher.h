@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "common/token_logprob.h"
 #include "engine/engine.h"
 #include "engine/sampler.h"
 
@@ -42,6 +43,9 @@ class Batcher {
   const float* logits(int32_t row) const;
   const float* embedding(int32_t row) const;
   Token sample(const SamplerPtr& sampler, int32_t row);
+  // Row `row`'s log-probability of `chosen` and its `top_k` most likely tokens, each with its
+  // piece (engine/logprobs.h). Only for requests that ask: it reads the whole row.
+  Logprob logprobs(int32_t row, Token chosen, int top_k) const;
 
  private:
   Engine& engine_;

@@ -11,18 +11,23 @@ using protocol::Msg;
 
 namespace {
 
-void send_delta(Serving& sv, const Slot& s, const MessageDelta& d) {
-  if (d.empty()) return;
+// A token event: the delta, and the logprobs of the tokens whose text is out (an event may carry
+// only those, when a parser still holds their text back).
+void send_delta(Serving& sv, const Slot& s, const MessageDelta& d, const std::vector<Logprob>& logprobs = {}) {
+  if (d.empty() && logprobs.empty()) return;
   nlohmann::json m = {{"type", type_name(Msg::Token)}, {"id", s.request_id}, {"text", d.content}};
   if (!d.thinking.empty()) m["thinking"] = d.thinking;
   if (!d.tool_calls.empty()) m["tool_calls"] = d.tool_calls;
+  if (!logprobs.empty()) m["logprobs"] = logprobs_to_wire(logprobs);
   sv.out.send(m);
 }
 
 // Text safe to send: as it is, or through the request's output parser.
 void send_text(Serving& sv, Slot& s, const std::string& text) {
-  if (text.empty()) return;
-  send_delta(sv, s, s.parsed ? s.parsed->push(text) : MessageDelta::text(text));
+  std::vector<Logprob> logprobs = s.logprobs ? s.logprobs->take(text.size()) : std::vector<Logprob>{};
+  if (text.empty() && logprobs.empty()) return;
+  MessageDelta d = text.empty() ? MessageDelta{} : s.parsed ? s.parsed->push(text) : MessageDelta::text(text);
+  send_delta(sv, s, d, logprobs);
 }
 
 // Too long: keep num_keep tokens, drop from the middle, leave room to generate. Without
@@ -42,6 +47,7 @@ void sample(Serving& sv, Slot& s) {
   Token t = sv.batcher.sample(s.sampler, s.batch_index);
   if (sv.engine.is_eog(t)) return finish_generation(sv, s, "stop");
   ++s.generated;
+  if (s.logprobs) s.logprobs->push(sv.batcher.logprobs(s.batch_index, t, s.logprobs->top_logprobs()));
   send_text(sv, s, s.text->push(sv.engine.piece(t)));
   if (s.text->stopped()) return finish_generation(sv, s, "stop");
   if (s.options.num_predict > 0 && s.generated >= s.options.num_predict) return finish_generation(sv, s, "length");
@@ -78,6 +84,7 @@ void start_generation(Serving& sv, Slot& s, PendingRequest& r) {
   s.sampler = std::move(r.sampler);
   s.text.emplace(s.options.stop);
   if (r.parser) s.parsed.emplace(std::move(r.parser), r.keep_thinking);
+  if (r.logprobs) s.logprobs.emplace(r.top_logprobs);
   s.prompt_evaluated = static_cast<int32_t>(s.prompt.size() - reuse);
   s.started = Clock::now();
 }
@@ -85,7 +92,9 @@ void start_generation(Serving& sv, Slot& s, PendingRequest& r) {
 void finish_generation(Serving& sv, Slot& s, const std::string& reason) {
   if (s.text && reason != "cancelled") {
     send_text(sv, s, s.text->flush());
-    if (s.parsed) send_delta(sv, s, s.parsed->finish());
+    // What the parser held back, and the logprobs of a stop string's tokens (never sent as text).
+    send_delta(sv, s, s.parsed ? s.parsed->finish() : MessageDelta{},
+               s.logprobs ? s.logprobs->take_all() : std::vector<Logprob>{});
   }
   auto now = Clock::now();
   bool prefilled = !s.prefilling();

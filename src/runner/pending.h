@@ -28,6 +28,9 @@ struct PendingRequest {
   // Set when the output is parsed (tools, reasoning: runner/chat_request.h).
   std::shared_ptr<const engine::ChatOutputParser> parser;
   bool keep_thinking = true;
+  // "logprobs": report each generated token's log-probability, and top_logprobs alternatives.
+  bool logprobs = false;
+  int top_logprobs = 0;
   std::shared_ptr<engine::ChatPrompt> chat;  // until the sampler holds its grammar
   bool truncate = true;                      // false: never cut the prompt to fit
   bool snapshots = false;                    // the supervisor holds snapshots: may ask for one

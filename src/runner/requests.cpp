@@ -1,6 +1,7 @@
 #include "runner/requests.h"
 
 #include "common/go_template.h"
+#include "common/token_logprob.h"
 #include "engine/engine.h"
 #include "runner/chat_request.h"
 #include "runner/prompt.h"
@@ -65,6 +66,10 @@ PendingRequest prepare_generate(const engine::Engine& engine, const json& msg) {
     r.options = sampling_from_json(msg.value("options", json::object()));
     r.truncate = msg.value("truncate", true);
     r.snapshots = msg.value("snapshots", false);
+    r.logprobs = msg.value("logprobs", false);
+    r.top_logprobs = msg.value("top_logprobs", 0);
+    if (r.top_logprobs < 0 || r.top_logprobs > kMaxTopLogprobs)
+      throw RequestError("top_logprobs must be between 0 and " + std::to_string(kMaxTopLogprobs));
     if (auto chat = chat_request_of(engine, msg)) {
       engine::ChatPrompt rendered = render_chat(engine, *chat);
       r.options.stop.insert(r.options.stop.end(), rendered.stops.begin(), rendered.stops.end());

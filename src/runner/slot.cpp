@@ -43,6 +43,7 @@ void Slot::reset() {
   options = SamplingOptions{};
   text.reset();
   parsed.reset();
+  logprobs.reset();
   generated = 0;
   prompt_evaluated = 0;
   restored_tokens = 0;

@@ -17,6 +17,7 @@
 #include "engine/sampler.h"
 #include "runner/chat_output.h"
 #include "runner/embed_job.h"
+#include "runner/logprob_queue.h"
 #include "runner/timing.h"
 
 namespace ebb::engine {
@@ -53,7 +54,8 @@ class Slot {
   engine::SamplerPtr sampler;
   SamplingOptions options;
   std::optional<TextStream> text;
-  std::optional<ChatOutput> parsed;  // tools or reasoning: the text goes out as message deltas
+  std::optional<ChatOutput> parsed;      // tools or reasoning: the text goes out as message deltas
+  std::optional<LogprobQueue> logprobs;  // the request asked for logprobs
   int32_t generated = 0;
   int32_t prompt_evaluated = 0;
   int32_t restored_tokens = 0;  // prompt tokens taken from a restored snapshot

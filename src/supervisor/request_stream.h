@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/token_logprob.h"
+
 namespace ebb::supervisor {
 
 struct StreamEvent {
@@ -20,8 +22,12 @@ struct StreamEvent {
   // calls ({"name", "arguments"}), else empty / null.
   std::string thinking;
   nlohmann::json tool_calls;
+  // Token, when the request asked for logprobs: the entries of the tokens this event's text ends.
+  std::vector<Logprob> logprobs;
 
-  bool plain_text() const { return thinking.empty() && (tool_calls.is_null() || tool_calls.empty()); }
+  bool plain_text() const {
+    return thinking.empty() && (tool_calls.is_null() || tool_calls.empty()) && logprobs.empty();
+  }
 
   static StreamEvent token(std::string text) { return make(Kind::Token, std::move(text), {}); }
   static StreamEvent done(nlohmann::json stats) { return make(Kind::Done, "", std::move(stats)); }
@@ -44,7 +50,8 @@ struct StreamEvent {
 // under the stream's lock, and only while the consumer holds no event of its own (see pop and
 // written), so the order on the wire is the runner's. A token the writer cannot send right away
 // (it returns false) is queued, and so is everything after it until the consumer has caught up.
-// Only plain text goes through the writer; thinking and tool calls always go to the consumer.
+// Only plain text goes through the writer; thinking, tool calls and logprobs always go to the
+// consumer.
 class RequestStream {
  public:
   using TokenWriter = std::function<bool(const std::string& text)>;

@@ -169,6 +169,7 @@ void RunnerProcess::end_stream(uint64_t id, Msg type, const json& m) {
     StreamEvent ev = StreamEvent::token(m.value("text", ""));
     ev.thinking = m.value("thinking", "");
     if (auto it = m.find("tool_calls"); it != m.end() && it->is_array()) ev.tool_calls = *it;
+    if (auto it = m.find("logprobs"); it != m.end()) ev.logprobs = logprobs_from_wire(*it);
     s->push(std::move(ev));
   } else if (type == Msg::Done || type == Msg::Embeddings) {
     s->push(StreamEvent::done(m));

@@ -56,6 +56,25 @@ async function step(name, f) {
     assert.equal(finish, 'length');
     assert.equal(usage.completion_tokens, 8);
   });
+  await step('logprobs', async () => {
+    const r = await client.chat.completions.create({ model, messages, ...greedy, logprobs: true, top_logprobs: 2 });
+    const content = r.choices[0].logprobs.content;
+    assert.equal(content.length, r.usage.completion_tokens);
+    for (const e of content) {
+      assert.equal(typeof e.token, 'string');
+      assert.ok(e.logprob <= 0, String(e.logprob));
+      assert.equal(e.top_logprobs.length, 2);
+      assert.ok(e.top_logprobs[0].logprob >= e.top_logprobs[1].logprob);
+    }
+    const spelled = Buffer.concat(content.map((e) => Buffer.from(e.bytes))).toString();
+    assert.equal(spelled, r.choices[0].message.content);
+    const stream = await client.chat.completions.create({
+      model, messages, ...greedy, logprobs: true, stream: true,
+    });
+    let entries = 0;
+    for await (const chunk of stream) entries += chunk.choices[0]?.logprobs?.content?.length ?? 0;
+    assert.equal(entries, r.usage.completion_tokens);
+  });
   await step('completions', async () => {
     const r = await client.completions.create({ model, prompt: 'Once upon a time', ...greedy });
     assert.equal(r.object, 'text_completion');

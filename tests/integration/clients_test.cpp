@@ -67,8 +67,9 @@ TEST_F(Clients, OpenAiJs) {
   int rc = -1;
   const std::string out = run_script("openai_client.js", &rc);
   EXPECT_EQ(rc, 0) << out;
-  for (const char* step : {"models", "chat", "chat streamed", "completions", "embeddings", "tool call round trip",
-                           "responses", "responses streamed", "responses function call round trip", "errors"})
+  for (const char* step :
+       {"models", "chat", "chat streamed", "logprobs", "completions", "embeddings", "tool call round trip", "responses",
+        "responses streamed", "responses function call round trip", "errors"})
     EXPECT_NE(out.find(std::string("ok ") + step + "\n"), std::string::npos) << step << ":\n" << out;
 }
 

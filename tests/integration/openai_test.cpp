@@ -36,23 +36,6 @@ Answer get(const Server& s, const std::string& path) {
   return {r->status, r->body, r->headers};
 }
 
-// A server-sent event stream's data: each event's JSON, and "[DONE]" as a string.
-std::vector<json> sse_events(const std::string& text) {
-  std::vector<json> out;
-  size_t at = 0;
-  while (at < text.size()) {
-    const size_t end = text.find("\n\n", at);
-    if (text.compare(at, 6, "data: ") != 0 || end == std::string::npos) {
-      ADD_FAILURE() << "not an SSE data event at " << at << ": " << text.substr(at);
-      break;
-    }
-    const std::string data = text.substr(at + 6, end - at - 6);
-    out.push_back(data == "[DONE]" ? json("[DONE]") : json::parse(data));
-    at = end + 2;
-  }
-  return out;
-}
-
 // The error object every /v1 error is: {"error": {"message", "type", "param", "code"}}.
 void expect_openai_error(const Answer& a, int status, const std::string& type, const std::string& message_part) {
   EXPECT_EQ(a.status, status) << a.body;
@@ -535,9 +518,9 @@ TEST_F(OpenAI, ErrorShapes) {
   expect_openai_error(post(*server_, "/v1/chat/completions", image), 400, "invalid_request_error",
                       "images are not supported: ebb has no vision support yet");
   json logprobs = chat_body("plain", "hi");
-  logprobs["logprobs"] = true;
+  logprobs["top_logprobs"] = 2;
   expect_openai_error(post(*server_, "/v1/chat/completions", logprobs), 400, "invalid_request_error",
-                      "logprobs are not supported yet");
+                      "'top_logprobs' requires 'logprobs': true");
   // A 400 even when streaming: the runner checks the request before the stream starts.
   json bad_schema = chat_body("plain", "hi");
   bad_schema["stream"] = true;

@@ -175,6 +175,23 @@ class Server {
   FILE* out_ = nullptr;
 };
 
+// A server-sent event stream's data: each event's JSON, and "[DONE]" as a string.
+inline std::vector<json> sse_events(const std::string& text) {
+  std::vector<json> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t end = text.find("\n\n", at);
+    if (text.compare(at, 6, "data: ") != 0 || end == std::string::npos) {
+      ADD_FAILURE() << "not an SSE data event at " << at << ": " << text.substr(at);
+      break;
+    }
+    const std::string data = text.substr(at + 6, end - at - 6);
+    out.push_back(data == "[DONE]" ? json("[DONE]") : json::parse(data));
+    at = end + 2;
+  }
+  return out;
+}
+
 // Writes `text` to a new temporary file (a config for `ebb serve --config`); returns its path.
 inline fs::path write_temp_file(const std::string& text) {
   char tmpl[] = "/tmp/ebb-test-config-XXXXXX";

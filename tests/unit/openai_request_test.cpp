@@ -88,7 +88,10 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{"reasoning_object", {{"reasoning", {{"effort", "medium"}}}}, "/think", "medium"},
         FieldCase{"keep_alive", {{"keep_alive", "10m"}}, "/keep_alive", "10m"},
         FieldCase{"keep_alive_zero", {{"keep_alive", 0}}, "/keep_alive", 0},
-        FieldCase{"n_1", {{"n", 1}}, "/model", "m"}, FieldCase{"logprobs_false", {{"logprobs", false}}, "/model", "m"},
+        FieldCase{"n_1", {{"n", 1}}, "/model", "m"},
+        FieldCase{"logprobs_false", {{"logprobs", false}}, "/logprobs", nullptr},
+        FieldCase{"logprobs_true", {{"logprobs", true}}, "/logprobs", true},
+        FieldCase{"top_logprobs", {{"logprobs", true}, {"top_logprobs", 3}}, "/top_logprobs", 3},
         FieldCase{"unknown_fields_ignored", {{"user", "u"}, {"store", true}, {"frobnicate", 3}}, "/user", nullptr}),
     [](const auto& info) { return std::string(info.param.name); });
 
@@ -169,8 +172,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"no_messages", {{"model", "m"}}, "'messages' must be a non-empty array"},
         BadCase{"empty_messages", {{"model", "m"}, {"messages", json::array()}}, "'messages' must be a non-empty"},
         BadCase{"n_2", chat({{"n", 2}}), "'n' must be 1"},
-        BadCase{"logprobs", chat({{"logprobs", true}}), "logprobs are not supported yet"},
-        BadCase{"top_logprobs", chat({{"top_logprobs", 3}}), "logprobs are not supported yet"},
+        BadCase{"logprobs_string", chat({{"logprobs", "yes"}}), "'logprobs' must be a boolean"},
+        BadCase{"top_logprobs_alone", chat({{"top_logprobs", 3}}), "'top_logprobs' requires 'logprobs': true"},
+        BadCase{"top_logprobs_with_false", chat({{"logprobs", false}, {"top_logprobs", 0}}),
+                "'top_logprobs' requires 'logprobs': true"},
+        BadCase{"top_logprobs_21", chat({{"logprobs", true}, {"top_logprobs", 21}}),
+                "'top_logprobs' must be an integer from 0 to 20"},
+        BadCase{"top_logprobs_negative", chat({{"logprobs", true}, {"top_logprobs", -1}}),
+                "'top_logprobs' must be an integer from 0 to 20"},
+        BadCase{"top_logprobs_float", chat({{"logprobs", true}, {"top_logprobs", 2.5}}),
+                "'top_logprobs' must be an integer from 0 to 20"},
         BadCase{
             "image_part",
             chat({{"messages", {{{"role", "user"}, {"content", {{{"type", "text"}, {"text", "?"}}, kImagePart}}}}}}),
@@ -241,7 +252,9 @@ TEST(OpenAICompletionRequest, Unsupported) {
   };
   EXPECT_EQ(message({{"suffix", "end"}}), "suffix is not supported");
   EXPECT_EQ(message({{"echo", true}}), "echo is not supported");
-  EXPECT_EQ(message({{"logprobs", 2}}), "logprobs are not supported yet");
+  EXPECT_EQ(message({{"logprobs", 6}}), "'logprobs' must be an integer from 0 to 5");
+  EXPECT_EQ(message({{"logprobs", -1}}), "'logprobs' must be an integer from 0 to 5");
+  EXPECT_EQ(message({{"logprobs", true}}), "'logprobs' must be an integer from 0 to 5");
   EXPECT_EQ(message({{"n", 3}}), "'n' must be 1: ebb generates one choice per request");
   EXPECT_EQ(message({{"best_of", 2}}), "'best_of' must be 1: ebb generates one choice per request");
   EXPECT_EQ(message({{"prompt", {1, 2, 3}}}), "token prompts are not supported");

@@ -85,4 +85,22 @@ TEST(RequestStream, RemovingTheWriterQueuesAgain) {
   EXPECT_EQ(s.pop(0ms)->text, "b");
 }
 
+// The writer sends text only: a token with logprobs goes to the consumer, which writes them.
+TEST(RequestStream, TokensWithLogprobsGoToTheConsumer) {
+  RequestStream s(1);
+  std::string wire;
+  s.set_token_writer([&](const std::string& t) {
+    wire += t;
+    return true;
+  });
+  StreamEvent ev = token("a");
+  ev.logprobs = {{{"a", -0.5}, {}}};
+  s.push(std::move(ev));
+  EXPECT_EQ(wire, "");
+  auto popped = s.pop(0ms);
+  ASSERT_TRUE(popped);
+  ASSERT_EQ(popped->logprobs.size(), 1u);
+  EXPECT_EQ(popped->logprobs[0].chosen.logprob, -0.5);
+}
+
 }  // namespace
