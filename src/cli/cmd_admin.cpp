@@ -12,16 +12,6 @@ namespace {
 
 using json = nlohmann::json;
 
-template <class Fn>
-void run_client(Fn&& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    std::cerr << "Error: " << e.what() << std::endl;
-    std::exit(1);
-  }
-}
-
 // The model's /api/ps entry after the operation, in one line.
 void print_state(const json& m) {
   std::cout << m.value("name", "") << ": " << m.value("tier", "") << (m.value("pinned", false) ? ", pinned" : "")

@@ -18,17 +18,6 @@ namespace {
 using json = nlohmann::json;
 using Rows = std::vector<std::vector<std::string>>;
 
-// Runs a client command's body: errors print "Error: ..." and exit 1, as ollama's do.
-template <class Fn>
-void run_client(Fn&& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    std::cerr << "Error: " << e.what() << std::endl;
-    std::exit(1);
-  }
-}
-
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;

@@ -1,7 +1,9 @@
 #pragma once
 // What the CLI commands share to talk to a running `ebb serve`.
 #include <atomic>
+#include <cstdlib>
 #include <functional>
+#include <iostream>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -12,6 +14,17 @@
 #include "common/client_address.h"
 
 namespace ebb::cli {
+
+// Runs a client command's body: errors print "Error: ..." and exit 1, as ollama's do.
+template <class Fn>
+void run_client(Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    std::cerr << "Error: " << e.what() << std::endl;
+    std::exit(1);
+  }
+}
 
 // An error answer from the server: its status and its "error" text.
 class HttpError : public std::runtime_error {
