@@ -71,7 +71,18 @@ TEST_F(Insert, ATemplateThatReadsSuffixGivesInsert) {
   const json body = {{"model", "tiny"}, {"prompt", "def f("},
                      {"suffix", "):"},  {"template", "<PRE> {{ .Prompt }} <SUF>{{ .Suffix }} <MID>"},
                      {"stream", false}, {"options", kGreedy}};
-  EXPECT_EQ(post_ok("/api/generate", body)["done"], true);
+  const json answer = post_ok("/api/generate", body);
+  EXPECT_EQ(answer["done"], true);
+  // The model saw the template rendered with both parts: that text sent raw has as many tokens (cached
+  // ones counted; this is the suite's first prompt to tiny, so none was cached) and, greedy, the same answer.
+  const std::string rendered = "<PRE> def f( <SUF>): <MID>";
+  const json raw =
+      post_ok("/api/generate",
+              {{"model", "tiny"}, {"prompt", rendered}, {"raw", true}, {"stream", false}, {"options", kGreedy}});
+  EXPECT_EQ(answer["prompt_eval_count"].get<int>(),
+            prompt_tokens({{"model", "tiny"}, {"prompt", rendered}, {"max_tokens", 1}}))
+      << answer.dump();
+  EXPECT_EQ(answer["response"], raw["response"]);
 }
 
 TEST_F(Insert, AModelWithoutItIs400) {
