@@ -105,8 +105,8 @@ json think_field(const json& body) {
 
 GenerateRequest parse_generate_request(const json& body, bool chat) {
   static const std::set<std::string> kFields = {
-      "model", "stream",   "options", "keep_alive", "format",      "template", "truncate", "prompt",      "system",
-      "raw",   "messages", "tools",   "think",      "tool_choice", "images",   "logprobs", "top_logprobs"};
+      "model", "stream",   "options", "keep_alive", "format",      "template", "truncate", "prompt",       "system",
+      "raw",   "messages", "tools",   "think",      "tool_choice", "images",   "logprobs", "top_logprobs", "suffix"};
   GenerateRequest r;
   r.model = string_field(body, "model");
   need(!r.model.empty(), "model is required");
@@ -139,7 +139,9 @@ GenerateRequest parse_generate_request(const json& body, bool chat) {
     m["prompt"] = string_field(body, "prompt");
     m["system"] = string_field(body, "system");
     m["raw"] = bool_field(body, "raw", false);
-    r.empty = m["prompt"].get<std::string>().empty();
+    // Fill in the middle: the text after the insertion point (the model needs "insert").
+    if (std::string suffix = string_field(body, "suffix"); !suffix.empty()) m["suffix"] = std::move(suffix);
+    r.empty = m["prompt"].get<std::string>().empty() && !m.contains("suffix");
     if (json think = think_field(body); !think.is_null()) m["think"] = std::move(think);
     need(body.value("images", json()).is_null() || body["images"] == json::array(),
          "images are not supported: ebb has no vision support yet");
@@ -154,6 +156,9 @@ std::optional<std::string> missing_capability(const GenerateRequest& r, const Gg
   const json think = m.value("think", json());
   if ((think == true || think.is_string()) && !has_capability(info, Capability::Thinking))
     return capability_error(r.model, Capability::Thinking);
+  if (m.contains("suffix") && !has_capability(info, Capability::Insert) &&
+      !(m.contains("template") && GoTemplate(m["template"].get<std::string>()).uses_suffix()))
+    return capability_error(r.model, Capability::Insert);
   if (m.value("mode", "") != "chat") return std::nullopt;
   const json tools = m.value("tools", json());
   const bool wants_tools = tools.is_array() && !tools.empty() && m.value("tool_choice", json()) != "none";

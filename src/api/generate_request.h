@@ -25,11 +25,12 @@ struct GenerateRequest {
 };
 
 // Fields: model, stream, options, keep_alive, format ("json" or a schema object), template
-// (Go-template subset, checked here), truncate (default true); generate: prompt, system, raw;
+// (Go-template subset, checked here), truncate (default true); generate: prompt, system, raw,
+// suffix (fill in the middle; needs the "insert" capability, ignored with raw, as Ollama);
 // chat: messages [{role, content, thinking, tool_calls, tool_name, tool_call_id}], tools,
 // tool_choice, think (the runner renders them: runner/chat_request.h); logprobs (a boolean) and
 // top_logprobs (an integer 0..20, used only with logprobs), as Ollama. Images are a 400 (no
-// vision support). Other fields (suffix, context, …) are ignored.
+// vision support). Other fields (context, …) are ignored.
 GenerateRequest parse_generate_request(const nlohmann::json& body, bool chat);
 
 // What the request needs that the model (its GGUF header, `info`) cannot do, as Ollama's 400

@@ -276,7 +276,6 @@ json generate_body_from_openai(const json& body) {
   if (!given(body, "max_tokens")) out["options"]["num_predict"] = 16;  // OpenAI's default for completions
   completion_logprobs(body, out);
   need(!given(body, "echo") || body["echo"] == false, "echo is not supported");
-  need(!given(body, "suffix") || body["suffix"] == "", "suffix is not supported");
   need(!given(body, "best_of") || body["best_of"] == 1, "'best_of' must be 1: ebb generates one choice per request");
   need(given(body, "prompt"), "'prompt' is required");
   const json& p = body["prompt"];
@@ -290,7 +289,13 @@ json generate_body_from_openai(const json& body) {
     need(p.is_string(), "'prompt' must be a string or an array of one string");
     out["prompt"] = p;
   }
-  out["raw"] = true;
+  // Raw, as OpenAI's completions are, unless there is a suffix: then the model's insert format
+  // (fill in the middle) lays prompt and suffix out, as Ollama's /v1/completions does.
+  if (given(body, "suffix")) {
+    need(body["suffix"].is_string(), "'suffix' must be a string");
+    if (!body["suffix"].get<std::string>().empty()) out["suffix"] = body["suffix"];
+  }
+  out["raw"] = !out.contains("suffix");
   return out;
 }
 

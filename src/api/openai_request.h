@@ -4,7 +4,7 @@
 // response shapes outside. Pure: no I/O.
 //
 // What ebb cannot do as asked is a std::invalid_argument (400) that says so: n > 1, image parts,
-// echo, suffix, token prompts. Fields ebb has no use for (user, store, metadata,
+// echo, token prompts. Fields ebb has no use for (user, store, metadata,
 // logit_bias, parallel_tool_calls, service_tier, ...) are ignored, as are unknown ones.
 #include <nlohmann/json.hpp>
 
@@ -31,7 +31,8 @@ nlohmann::json chat_body_from_openai(const nlohmann::json& body);
 // The /api/generate body for a /v1/completions body: the prompt raw (no chat template, as
 // OpenAI's completions are), a string or an array of one string; max_tokens defaults to 16, as
 // in OpenAI; the same sampling fields as chat; logprobs, the legacy integer 0..5 (the most likely
-// tokens listed per position), as logprobs with top_logprobs. suffix, echo, best_of > 1 are a 400.
+// tokens listed per position), as logprobs with top_logprobs; suffix (fill in the middle: not raw
+// then, the model's insert format lays it out). echo and best_of > 1 are a 400.
 nlohmann::json generate_body_from_openai(const nlohmann::json& body);
 
 struct OpenAIGenerateRequest {

@@ -37,6 +37,7 @@ void add_synth_command(CLI::App& root) {
   cmd->add_option("--threads", s.threads, "Generator threads (default: all cores)");
   cmd->add_option("--name", s.name, "general.name (default: ebb-synth-<params>)");
   cmd->add_flag("--embedding", s.embedding_model, "Mark as an embedding model (mean pooling)");
+  cmd->add_flag("--fim", s.fim, "Fill-in-the-middle tokens (the last three ids): the model can insert (suffix)");
   cmd->add_option("--chat-template", opt->chat_template_file,
                   "Jinja chat template file for tokenizer.chat_template (default: plain ChatML)")
       ->check(CLI::ExistingFile);

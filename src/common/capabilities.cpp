@@ -113,12 +113,21 @@ TemplateCapabilities template_capabilities(std::string_view t) {
 std::vector<Capability> model_capabilities(const GgufInfo& info) {
   std::vector<Capability> caps;
   caps.push_back(info.is_embedding_model() ? Capability::Embedding : Capability::Completion);
-  if (const auto tmpl = info.get_string("tokenizer.chat_template")) {
-    const TemplateCapabilities t = template_capabilities(*tmpl);
-    if (t.tools) caps.push_back(Capability::Tools);
-    if (t.thinking) caps.push_back(Capability::Thinking);
-  }
+  TemplateCapabilities t;
+  if (const auto tmpl = info.get_string("tokenizer.chat_template")) t = template_capabilities(*tmpl);
+  if (t.tools) caps.push_back(Capability::Tools);  // Ollama's order: tools, insert, thinking
+  if (has_fim_tokens(info)) caps.push_back(Capability::Insert);
+  if (t.thinking) caps.push_back(Capability::Thinking);
   return caps;
+}
+
+bool has_fim_tokens(const GgufInfo& info) {
+  const auto has = [&](const char* key, const char* legacy) {
+    return info.get_uint(key).has_value() || info.get_uint(legacy).has_value();
+  };
+  return has("tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id") &&
+         has("tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id") &&
+         has("tokenizer.ggml.fim_mid_token_id", "tokenizer.ggml.middle_token_id");
 }
 
 bool has_capability(const GgufInfo& info, Capability cap) {

@@ -29,13 +29,16 @@ struct TemplateCapabilities {
 // prompt is not tool support (Ollama's plain substring test would say it is).
 TemplateCapabilities template_capabilities(std::string_view chat_template);
 
-// In Ollama's order: "completion" (or "embedding"), then "tools", then "thinking".
+// In Ollama's order: "completion" (or "embedding"), then "tools", "insert", "thinking".
 // - "embedding" for embedding models (GgufInfo::is_embedding_model: a pooling type, or an
 //   encoder-only architecture), the same rule /api/embed and the runner pool by; every other model
 //   is "completion". (Any model can still be embedded with mean pooling, as docs/api.md says.)
 // - "tools" and "thinking" from tokenizer.chat_template (template_capabilities).
-// Never "insert" (ebb has no suffix support) nor "vision" (no projectors).
+// - "insert" when the header names fill-in-the-middle tokens (has_fim_tokens). A request's own Go
+//   template that reads .Suffix gives it too (api::missing_capability). Never "vision" (no projectors).
 std::vector<Capability> model_capabilities(const GgufInfo& info);
+// tokenizer.ggml.fim_{pre,suf,mid}_token_id (or the older prefix/suffix/middle_token_id) are all set.
+bool has_fim_tokens(const GgufInfo& info);
 bool has_capability(const GgufInfo& info, Capability cap);
 
 // Ollama's 400 message for a request on `model` (the name as the request gave it) that needs

@@ -99,7 +99,7 @@ bool is_identifier(std::string_view s) {
                      [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
-constexpr std::array<std::string_view, 4> kRootFields = {"System", "Prompt", "Response", "Messages"};
+constexpr std::array<std::string_view, 5> kRootFields = {"System", "Prompt", "Suffix", "Response", "Messages"};
 constexpr std::array<std::string_view, 2> kMessageFields = {"Role", "Content"};
 
 bool contains(const auto& list, std::string_view name) {
@@ -145,6 +145,7 @@ class Parser {
   explicit Parser(std::vector<Item> items) : items_(std::move(items)) {}
 
   bool uses_messages = false;
+  bool uses_suffix = false;
 
   NodeList parse_template() {
     std::string terminator;
@@ -292,6 +293,7 @@ class Parser {
       fail(line, "unsupported field reference '" + word + "' (nested fields are not supported)");
     ref.name = std::string(rest);
     if (ref.name == "Messages") uses_messages = true;
+    if (ref.name == "Suffix") uses_suffix = true;
     bool message_scope = in_message && !ref.from_root;
     if (message_scope && !contains(kMessageFields, ref.name)) {
       std::string hint = contains(kRootFields, ref.name) ? "; inside range use $." + ref.name : "";
@@ -354,6 +356,7 @@ class Renderer {
     if (dot && !f.from_root) return f.name == "Role" ? dot->role : dot->content;
     if (f.name == "System") return data_.system;
     if (f.name == "Prompt") return data_.prompt;
+    if (f.name == "Suffix") return data_.suffix;
     return data_.response;
   }
 
@@ -373,6 +376,7 @@ GoTemplate::GoTemplate(const std::string& text) {
   Parser parser(lex(text));
   nodes_ = parser.parse_template();
   uses_messages_ = parser.uses_messages;
+  uses_suffix_ = parser.uses_suffix;
 }
 GoTemplate::~GoTemplate() = default;
 GoTemplate::GoTemplate(GoTemplate&&) noexcept = default;

@@ -22,10 +22,11 @@ struct TemplateMessage {
   std::string role, content;
 };
 
-// What a template sees: the root fields (.System .Prompt .Response .Messages); inside
-// {{ range .Messages }} the dot is one message (.Role .Content).
+// What a template sees: the root fields (.System .Prompt .Suffix .Response .Messages); inside
+// {{ range .Messages }} the dot is one message (.Role .Content). .Suffix is the text after the
+// insertion point of a fill-in-the-middle request (/api/generate's "suffix").
 struct TemplateData {
-  std::string system, prompt, response;
+  std::string system, prompt, suffix, response;
   std::vector<TemplateMessage> messages;
 };
 
@@ -44,12 +45,15 @@ class GoTemplate {
   // Whether the template reads .Messages. Ollama renders such templates once with the whole
   // conversation; others once per turn with .System/.Prompt/.Response.
   bool uses_messages() const { return uses_messages_; }
+  // Whether it reads .Suffix: Ollama's "insert" capability.
+  bool uses_suffix() const { return uses_suffix_; }
 
   struct Node;
 
  private:
   std::vector<std::unique_ptr<Node>> nodes_;
   bool uses_messages_ = false;
+  bool uses_suffix_ = false;
 };
 
 // Parses and renders in one go. Throws TemplateError.

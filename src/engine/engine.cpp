@@ -265,6 +265,10 @@ bool Engine::is_eog(Token t) const { return llama_vocab_is_eog(vocab_, t); }
 
 Token Engine::bos() const { return llama_vocab_bos(vocab_); }
 
+Engine::FimTokens Engine::fim_tokens() const {
+  return {llama_vocab_fim_pre(vocab_), llama_vocab_fim_suf(vocab_), llama_vocab_fim_mid(vocab_)};
+}
+
 int32_t Engine::n_vocab() const { return llama_vocab_n_tokens(vocab_); }
 
 SamplerPtr Engine::make_sampler(const SamplingOptions& o, const ChatPrompt* chat) const {

@@ -90,6 +90,13 @@ class Engine {
   std::string piece(Token t) const;
   bool is_eog(Token t) const;
   Token bos() const;  // kNoToken when the vocabulary has none
+  // Fill-in-the-middle tokens (prefix, suffix, middle); kNoToken where the vocabulary lacks one
+  // (llama.cpp finds them from tokenizer.ggml.fim_*_token_id or by their text).
+  struct FimTokens {
+    Token pre = kNoToken, suf = kNoToken, mid = kNoToken;
+    bool complete() const { return pre != kNoToken && suf != kNoToken && mid != kNoToken; }
+  };
+  FimTokens fim_tokens() const;
   int32_t n_vocab() const;
   // A sampler chain for this model's vocabulary (see engine/sampler.h); throws std::runtime_error.
   // With `chat`, its grammar replaces the format's.

@@ -271,6 +271,11 @@ void set_metadata(gguf_context* g, const SynthSpec& spec, const SynthResult& d, 
   gguf_set_val_u32(g, "tokenizer.ggml.eos_token_id", 2);
   gguf_set_val_bool(g, "tokenizer.ggml.add_bos_token", true);
   gguf_set_val_bool(g, "tokenizer.ggml.add_eos_token", false);
+  if (spec.fim) {
+    gguf_set_val_u32(g, "tokenizer.ggml.fim_pre_token_id", d.n_vocab - 3);
+    gguf_set_val_u32(g, "tokenizer.ggml.fim_suf_token_id", d.n_vocab - 2);
+    gguf_set_val_u32(g, "tokenizer.ggml.fim_mid_token_id", d.n_vocab - 1);
+  }
   // A family's template comes from a BPE model (Qwen, Llama 3, Mistral Nemo, ...), which puts no
   // space before the text after a special token; without this, SPM's "▁assistant" would not
   // match the template's "assistant" where llama-common's grammars expect it.
@@ -429,7 +434,15 @@ SynthResult synth_model(const SynthSpec& spec) {
   if (spec.out.empty()) fail("no output path");
   SynthResult d = synth_plan(spec);
   const QuantInfo& q = find_quant(spec.quant);
-  const SynthVocab vocab = synth_vocab(d.n_vocab);
+  SynthVocab vocab = synth_vocab(d.n_vocab);
+  if (spec.fim) {
+    const char* fim[] = {"<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"};
+    for (uint32_t i = 0; i < 3; ++i) {
+      const uint32_t id = d.n_vocab - 3 + i;
+      vocab.pieces[id] = fim[i];
+      vocab.types[id] = LLAMA_TOKEN_TYPE_CONTROL;
+    }
+  }
   const std::vector<TensorPlan> tensors = plan_tensors(d, q.type, vocab.n_reserved);
 
   // Tensor infos need ggml_tensor headers; no data is allocated.

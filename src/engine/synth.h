@@ -20,6 +20,10 @@ struct SynthSpec {
   uint32_t threads = 0;          // 0 = hardware concurrency
   std::string name;              // general.name; empty = "ebb-synth-<params>"
   std::string chat_template;     // tokenizer.chat_template (Jinja); empty = a plain ChatML one
+  // Fill-in-the-middle: the last three ids become the control tokens <|fim_prefix|>,
+  // <|fim_suffix|>, <|fim_middle|> (as Qwen2.5-Coder names them), with their
+  // tokenizer.ggml.fim_*_token_id keys; every other id keeps its piece.
+  bool fim = false;
 };
 
 struct SynthResult {

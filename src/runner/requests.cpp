@@ -4,6 +4,7 @@
 #include "common/token_logprob.h"
 #include "engine/engine.h"
 #include "runner/chat_request.h"
+#include "runner/insert_prompt.h"
 #include "runner/prompt.h"
 #include "runner/request_error.h"
 
@@ -70,7 +71,11 @@ PendingRequest prepare_generate(const engine::Engine& engine, const json& msg) {
     r.top_logprobs = msg.value("top_logprobs", 0);
     if (r.top_logprobs < 0 || r.top_logprobs > kMaxTopLogprobs)
       throw RequestError("top_logprobs must be between 0 and " + std::to_string(kMaxTopLogprobs));
-    if (auto chat = chat_request_of(engine, msg)) {
+    const bool insert =
+        msg.value("mode", "") == "generate" && !msg.value("raw", false) && !msg.value("suffix", "").empty();
+    if (insert) {
+      r.prompt = insert_prompt(engine, msg);
+    } else if (auto chat = chat_request_of(engine, msg)) {
       engine::ChatPrompt rendered = render_chat(engine, *chat);
       r.options.stop.insert(r.options.stop.end(), rendered.stops.begin(), rendered.stops.end());
       r.parser = rendered.parser;

@@ -403,8 +403,9 @@ TEST_F(OpenAI, Completions) {
 
   // Without max_tokens, OpenAI's default of 16.
   EXPECT_EQ(ok("/v1/completions", {{"model", "plain"}, {"prompt", {"Hello"}}})["usage"]["completion_tokens"], 16);
+  // A model without fill-in-the-middle tokens refuses a suffix as Ollama does (insert_test.cpp has one with them).
   expect_openai_error(post(*server_, "/v1/completions", {{"model", "plain"}, {"prompt", "x"}, {"suffix", "y"}}), 400,
-                      "invalid_request_error", "suffix is not supported");
+                      "invalid_request_error", "does not support insert");
 }
 
 TEST_F(OpenAI, Embeddings) {

@@ -166,7 +166,7 @@ TEST_F(Serving, UnsupportedFieldsAreIgnored) {
                                 {"options", kGreedy},
                                 {"think", false},  // think: true is a 400 here (tools_test.cpp)
                                 {"images", json::array()},
-                                {"suffix", "end"},
+                                {"suffix", ""},  // a suffix needs FIM tokens (insert_test.cpp); empty is none
                                 {"context", {1, 2, 3}},
                                 {"whatever", {{"x", 1}}}});
   EXPECT_EQ(r.value("eval_count", 0), 16);

@@ -24,6 +24,16 @@ ebb::GgufInfo header(const std::string& arch, const std::string& chat_template =
   return info;
 }
 
+// Fill-in-the-middle token ids, under the current keys or the older ones.
+ebb::GgufInfo with_fim(ebb::GgufInfo info, bool legacy = false, bool all_three = true) {
+  const char* keys[] = {"fim_pre", "fim_suf", "fim_mid"};
+  const char* old_keys[] = {"prefix", "suffix", "middle"};
+  for (int i = 0; i < (all_three ? 3 : 2); ++i)
+    info.metadata[std::string("tokenizer.ggml.") + (legacy ? old_keys[i] : keys[i]) + "_token_id"] =
+        value(ebb::GgufType::U32, uint64_t(100 + i));
+  return info;
+}
+
 std::vector<std::string> names(const std::vector<Capability>& caps) {
   std::vector<std::string> out;
   for (Capability c : caps) out.push_back(ebb::to_string(c));
@@ -105,6 +115,10 @@ TEST(Capabilities, ModelTable) {
       {"pooling none", header("llama", "", 0), {"completion"}},
       {"encoder-only architecture", header("bert"), {"embedding"}},
       {"nomic-bert with a template", header("nomic-bert", kQwen25), {"embedding", "tools"}},
+      {"fim tokens", with_fim(header("qwen2", kChatML)), {"completion", "insert"}},
+      {"older fim keys", with_fim(header("llama"), true), {"completion", "insert"}},
+      {"two of three fim tokens", with_fim(header("llama"), false, false), {"completion"}},
+      {"Ollama's order", with_fim(header("qwen3", kQwen3)), {"completion", "tools", "insert", "thinking"}},
   };
   for (const auto& c : cases) EXPECT_EQ(names(ebb::model_capabilities(c.info)), c.want) << c.name;
   EXPECT_TRUE(ebb::has_capability(header("qwen3", kQwen3), Capability::Thinking));

@@ -36,6 +36,17 @@ TEST(GoTemplate, PlainTextAndFields) {
   EXPECT_EQ(render_go_template("a }} b", d), "a }} b");
 }
 
+TEST(GoTemplate, SuffixForFillInTheMiddle) {
+  TemplateData d;
+  d.prompt = "def f(";
+  d.suffix = "):";
+  const std::string fim = "<PRE> {{ .Prompt }} <SUF>{{ .Suffix }} <MID>";
+  EXPECT_EQ(render_go_template(fim, d), "<PRE> def f( <SUF>): <MID>");
+  EXPECT_TRUE(GoTemplate(fim).uses_suffix());
+  EXPECT_TRUE(GoTemplate("{{ if .Suffix }}x{{ end }}").uses_suffix());
+  EXPECT_FALSE(GoTemplate("{{ .Prompt }}").uses_suffix());
+}
+
 TEST(GoTemplate, Llama2Style) {
   const std::string tmpl = "[INST] <<SYS>>{{ .System }}<</SYS>>\n\n{{ .Prompt }} [/INST]";
   TemplateData d;

@@ -230,6 +230,16 @@ TEST(OpenAICompletionRequest, Translates) {
   EXPECT_EQ(out["options"]["stop"], json({"\n"}));
   EXPECT_EQ(out["options"]["temperature"], 0);
   EXPECT_EQ(out["options"]["seed"], 1);
+  EXPECT_EQ(out["raw"], true) << "an empty suffix is no suffix";
+  EXPECT_FALSE(out.contains("suffix"));
+
+  // A suffix: fill in the middle, laid out by the model's insert format, so not raw.
+  out = generate_body_from_openai({{"model", "m"}, {"prompt", "def f("}, {"suffix", "):"}});
+  EXPECT_EQ(out["suffix"], "):");
+  EXPECT_EQ(out["raw"], false);
+  EXPECT_EQ(
+      parse_openai_completion({{"model", "m"}, {"prompt", "def f("}, {"suffix", "):"}}).generate.runner_msg["suffix"],
+      "):");
 
   auto r = parse_openai_completion(
       {{"model", "m"}, {"prompt", ""}, {"stream", true}, {"stream_options", {{"include_usage", true}}}});
@@ -250,7 +260,7 @@ TEST(OpenAICompletionRequest, Unsupported) {
     }
     return std::string("accepted");
   };
-  EXPECT_EQ(message({{"suffix", "end"}}), "suffix is not supported");
+  EXPECT_EQ(message({{"suffix", 3}}), "'suffix' must be a string");
   EXPECT_EQ(message({{"echo", true}}), "echo is not supported");
   EXPECT_EQ(message({{"logprobs", 6}}), "'logprobs' must be an integer from 0 to 5");
   EXPECT_EQ(message({{"logprobs", -1}}), "'logprobs' must be an integer from 0 to 5");
