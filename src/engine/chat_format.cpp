@@ -57,15 +57,9 @@ ParsedMessage ChatOutputParser::parse(const std::string& generated, bool partial
   return from_common(common_chat_parse(generated, partial, impl_->params));
 }
 
-bool ChatTemplate::supports_tools() const {
-  if (!impl_->jinja) return false;
-  auto caps = common_chat_templates_get_caps(impl_->jinja.get());
-  return caps["supports_tools"] && caps["supports_tool_calls"];
-}
+bool ChatTemplate::supports_tools() const { return impl_->tools; }
 
-bool ChatTemplate::supports_thinking() const {
-  return impl_->jinja && common_chat_templates_support_enable_thinking(impl_->jinja.get());
-}
+bool ChatTemplate::supports_thinking() const { return impl_->thinking; }
 
 ChatPrompt ChatTemplate::render(const ChatRequest& r) const {
   if (!impl_->jinja) throw std::invalid_argument("this model has no chat template that can render tools or thinking");

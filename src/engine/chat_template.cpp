@@ -17,6 +17,15 @@ ChatTemplate::ChatTemplate(const llama_model* model) : impl_(std::make_unique<Im
       // Mistral's templates check `tool_call.id|length != 9` and raise "Tool call IDs should be
       // alphanumeric strings with length 9!".
       impl_->nine_char_call_ids = std::string_view(source).find("length != 9") != std::string_view::npos;
+      auto caps = common_chat_templates_get_caps(impl_->jinja.get());
+      impl_->tools = caps["supports_tools"] && caps["supports_tool_calls"];
+      try {
+        impl_->thinking = common_chat_templates_support_enable_thinking(impl_->jinja.get());
+      } catch (const std::exception& e) {
+        spdlog::warn("chat template: cannot tell whether it thinks ({}); taken as not", e.what());
+      }
+      impl_->plain = PlainChatRender::verified(impl_->jinja.get(), TemplateTokens::of(model));
+      if (!impl_->plain) spdlog::debug("chat template: plain requests take llama-common's whole path");
     }
   } catch (const std::exception& e) {
     spdlog::warn("chat template could not be parsed ({}); using fallbacks", e.what());
@@ -28,16 +37,8 @@ ChatTemplate::~ChatTemplate() = default;
 std::string ChatTemplate::apply(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const {
   if (impl_->jinja) {
     try {
-      common_chat_templates_inputs in;
-      in.add_generation_prompt = add_generation_prompt;
-      in.use_jinja = true;
-      for (const auto& m : msgs) {
-        common_chat_msg cm;
-        cm.role = m.role;
-        cm.content = m.content;
-        in.messages.push_back(cm);
-      }
-      return common_chat_templates_apply(impl_->jinja.get(), in).prompt;
+      return impl_->plain ? impl_->plain->render(msgs, add_generation_prompt)
+                          : full_chat_render(impl_->jinja.get(), msgs, add_generation_prompt);
     } catch (const std::exception& e) {
       spdlog::warn("jinja chat template failed ({}); trying the built-in matcher", e.what());
     }

@@ -1,8 +1,8 @@
 #pragma once
 // Renders chat messages with a model's template. Order of attempts: the GGUF's Jinja template
 // through llama-common, libllama's built-in template matcher, then plain "role: content" lines.
-// Only chat_template.cpp and chat_format.cpp include llama-common (and its vendored JSON), through
-// chat_template_impl.h.
+// Only chat_template.cpp, chat_format.cpp and plain_chat_render.cpp include llama-common (and its
+// vendored JSON), through chat_template_impl.h.
 #include <memory>
 #include <string>
 #include <vector>
