@@ -86,7 +86,7 @@ TEST(Manifest, BlobFileNames) {
   EXPECT_EQ(blob_file_name("sha256:" + kHex), "sha256-" + kHex);
   EXPECT_EQ(blob_file_name("sha256-" + kHex), "sha256-" + kHex);
   EXPECT_EQ(blob_file_name("sha256:" + std::string(64, 'F')), "sha256-" + std::string(64, 'F'));
-  for (const std::string bad : std::vector<std::string>{
+  for (const std::string& bad : std::vector<std::string>{
            "", "sha256:", "sha256:" + kHex.substr(1), "sha256:" + kHex + "0", "sha512:" + kHex, "sha256/" + kHex,
            "sha256:" + kHex.substr(2) + "/.", "sha256:" + kHex.substr(2) + "..", "sha256:" + kHex.substr(1) + "g"})
     EXPECT_FALSE(blob_file_name(bad)) << bad;

@@ -94,7 +94,9 @@ TEST(ModelName, ValidAsOllamaSays) {
   for (const auto& [text, valid] : cases) {
     const ModelName n = ModelName::parse_bare(text);
     EXPECT_EQ(n.valid(), valid) << text;
-    if (valid) EXPECT_EQ(n.full(), text) << "round trip";
+    if (valid) {
+      EXPECT_EQ(n.full(), text) << "round trip";
+    }
   }
 }
 
