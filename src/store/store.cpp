@@ -1,6 +1,11 @@
 #include "store/store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fstream>
 #include <sstream>
@@ -22,7 +27,52 @@ int64_t mtime_ns(const fs::path& p) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
 
+[[noreturn]] void write_failed(const fs::path& file, int err) {
+  if (err == ENOSPC || err == EDQUOT)
+    throw std::runtime_error("cannot write " + file.string() + ": no space left on the device");
+  throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(err));
+}
+
+void sync_dir(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
 }  // namespace
+
+void Store::write_manifest(const ModelName& name, std::string_view bytes) const {
+  if (!name.valid()) throw std::invalid_argument("invalid model name '" + name.full() + "'");
+  const fs::path file = manifests_dir() / name.manifest_path();
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  if (ec) throw std::runtime_error("cannot create " + file.parent_path().string() + ": " + ec.message());
+  // The temporary name is no valid tag ('.' cannot start one), so list() never reads it.
+  std::string tmp = (file.parent_path() / ("." + file.filename().string() + ".tmp-XXXXXX")).string();
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) write_failed(file, errno);
+  auto fail = [&](int err) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    write_failed(file, err);
+  };
+  ::fchmod(fd, 0644);
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail(n < 0 ? errno : ENOSPC);
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) fail(errno);
+  ::close(fd);
+  if (::rename(tmp.c_str(), file.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    write_failed(file, err);
+  }
+  sync_dir(file.parent_path());
+}
 
 std::optional<fs::path> Store::blob_path(std::string_view digest) const {
   auto name = blob_file_name(digest);

@@ -39,6 +39,11 @@ class Store {
   // blobs/sha256-<hex> for a digest; nullopt for a malformed digest.
   std::optional<std::filesystem::path> blob_path(std::string_view digest) const;
 
+  // Writes a manifest for a valid name atomically: its bytes go to a temporary file beside it,
+  // are synced, and renamed over the old one, so a reader sees the old manifest or the new one.
+  // The blobs it names must be in place first. Throws std::runtime_error (a full disk says so).
+  void write_manifest(const ModelName& name, std::string_view bytes) const;
+
  private:
   StoredModel read(const ModelName& name, const std::filesystem::path& file) const;
 

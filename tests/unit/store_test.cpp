@@ -89,5 +89,28 @@ TEST(Store, BlobPathsStayInBlobs) {
   EXPECT_FALSE(store.blob_path("sha256:../../../etc/passwd"));
 }
 
+TEST(Store, WritesAManifestInOneStepAndLeavesNoTemporaryFile) {
+  const fs::path root = ebb::test::scratch_dir("ebb-store");
+  add_model(root, "me/m:v1", {{media::kModel, "gguf"}});
+  Store store(root);
+  const std::string before = store.find(ModelName::parse("me/m:v1"))->manifest->digest;
+  auto copy = *store.find(ModelName::parse("me/m:v1"));
+  std::ifstream in(copy.manifest_file, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  store.write_manifest(ModelName::parse("me/copy:v2"), bytes);
+  store.write_manifest(ModelName::parse("me/m:v1"), bytes + " ");  // replaced in place
+  auto copied = store.find(ModelName::parse("me/copy:v2"));
+  ASSERT_TRUE(copied);
+  EXPECT_EQ(copied->error, "");
+  EXPECT_EQ(copied->manifest->digest, before);
+  EXPECT_NE(store.find(ModelName::parse("me/m:v1"))->manifest->digest, before);
+  EXPECT_EQ(store.list().size(), 2u);
+  size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root / "manifests"))
+    if (e.is_regular_file()) ++files;
+  EXPECT_EQ(files, 2u);
+  EXPECT_THROW(store.write_manifest(ModelName::parse_bare("../x"), bytes), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace ebb::store
