@@ -14,9 +14,12 @@ struct Response;
 
 namespace ebb::api {
 
+// What the routes share. The store's writes (pull, create, copy, delete) go through `models`.
 struct ServerContext {
   supervisor::ModelRegistry& registry;
   supervisor::ModelManager& manager;
+  bool models_read_only = false;
+  std::string exe;  // this ebb binary, for child processes (quantize on create)
 };
 
 class HttpServer {
