@@ -162,6 +162,10 @@ HttpAnswer RegistrySession::once(const std::string& method, const Url& url, cons
                   : "cannot reach registry " + url.host + ": ") +
          httplib::to_string(res.error()));
   }
+  if (res) {  // the response handler does not run for every method (HEAD)
+    a.status = res->status;
+    a.headers = res->headers;
+  }
   return a;
 }
 
