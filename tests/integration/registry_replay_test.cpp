@@ -300,5 +300,73 @@ TEST_F(RegistryReplay, ConnectionCutMidBlobResumesWithRange) {
   EXPECT_NE(std::find(ranges_.begin(), ranges_.end(), "bytes=" + std::to_string(kept) + "-"), ranges_.end());
 }
 
+// A model whose manifest gives the model layer `size` instead of its real one.
+FakeModel with_model_size(FakeModel m, int64_t size) {
+  auto j = json::parse(m.manifest);
+  for (auto& l : j["layers"])
+    if (l["digest"] == m.model_digest) l["size"] = size;
+  m.manifest = j.dump();
+  return m;
+}
+
+TEST_F(RegistryReplay, BadManifestsAreClearErrors) {
+  std::string body = "{not json";
+  serve(FakeModel::make(1000, 17), [&](const httplib::Request& req, httplib::Response& res) {
+    if (req.path.find("/manifests/") == std::string::npos) return true;
+    res.set_content(body, std::string(store::media::kManifest));
+    return false;
+  });
+  Store s(scratch_dir("ebb-pull-dst"));
+  std::string what = pull_error(s);
+  EXPECT_NE(what.find("the registry sent an unusable manifest: invalid manifest: not JSON"), std::string::npos) << what;
+  body = R"({"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:../../etc","size":1},"layers":[]})";
+  what = pull_error(s);
+  EXPECT_NE(what.find("unusable manifest"), std::string::npos) << what;
+  body = std::string(64 << 10, ' ') + "{}";
+  options_.max_manifest_bytes = 32 << 10;
+  what = pull_error(s);
+  EXPECT_NE(what.find("manifest is larger than 32768 bytes"), std::string::npos) << what;
+  EXPECT_FALSE(s.find(name()));
+}
+
+TEST_F(RegistryReplay, BlobOfTheWrongSizeIsAnError) {
+  const FakeModel real = FakeModel::make(100000, 18);
+  const size_t size = real.blobs.at(real.model_digest).size();
+  FakeModel claimed = with_model_size(real, static_cast<int64_t>(size) - 10);
+  serve(claimed);
+  Store s(scratch_dir("ebb-pull-dst"));
+  std::string what = pull_error(s);
+  EXPECT_NE(what.find("registry sent more than the " + std::to_string(size - 10) + " bytes"), std::string::npos)
+      << what;
+  EXPECT_FALSE(s.find(name()));
+  EXPECT_FALSE(fs::exists(s.blobs_dir() / ("sha256-" + real.model_digest.substr(7) + "-partial")));
+
+  model_ = with_model_size(real, static_cast<int64_t>(size) + 10);
+  what = pull_error(s);
+  EXPECT_NE(what.find("registry sent " + std::to_string(size) + " of the " + std::to_string(size + 10) + " bytes"),
+            std::string::npos)
+      << what;
+  EXPECT_FALSE(s.find(name()));
+}
+
+TEST_F(RegistryReplay, CancelStopsThePullWithoutAManifest) {
+  const FakeModel model = FakeModel::make(1 << 20, 19);
+  serve(model);
+  Store s(scratch_dir("ebb-pull-dst"));
+  bool started = false;
+  try {
+    store::pull_model(
+        s, name(), options_,
+        [&](const json& e) {
+          if (e.contains("digest")) started = true;
+        },
+        [&] { return started; });
+    FAIL() << "not cancelled";
+  } catch (const store::RegistryCancelled& e) {
+    EXPECT_NE(std::string(e.what()).find("cancelled"), std::string::npos);
+  }
+  EXPECT_FALSE(s.find(name()));
+}
+
 }  // namespace
 }  // namespace ebb::test
