@@ -31,6 +31,20 @@ std::string describe(int status, std::string_view body) {
   return out;
 }
 
+// httplib's names for its errors ("Read") say little on their own.
+std::string transport_error(httplib::Error e) {
+  switch (e) {
+    case httplib::Error::Connection: return "connection refused or host unreachable";
+    case httplib::Error::ConnectionTimeout: return "timed out connecting";
+    case httplib::Error::Read: return "the connection broke or timed out while reading";
+    case httplib::Error::Write: return "the connection broke or timed out while sending";
+    case httplib::Error::SSLConnection: return "TLS handshake failed";
+    case httplib::Error::SSLLoadingCerts: return "cannot load the system's CA certificates";
+    case httplib::Error::SSLServerVerification: return "the server's TLS certificate does not verify";
+    default: return httplib::to_string(e);
+  }
+}
+
 }  // namespace
 
 std::string_view status_text(int status) {
@@ -158,9 +172,8 @@ HttpAnswer RegistrySession::once(const std::string& method, const Url& url, cons
   auto res = client(url)->send(req);
   if (!res && !a.stopped) {
     const bool started = a.status != 0;
-    fail((started ? "connection to " + url.host + " failed during the answer: "
-                  : "cannot reach registry " + url.host + ": ") +
-         httplib::to_string(res.error()));
+    fail((started ? "connection to " + url.host + " failed: " : "cannot reach registry " + url.host + ": ") +
+         transport_error(res.error()));
   }
   if (res) {  // the response handler does not run for every method (HEAD)
     a.status = res->status;
@@ -223,7 +236,7 @@ void RegistrySession::authenticate(const HttpAnswer& a) {
   httplib::Headers headers{{"User-Agent", "ebb"}};
   if (credentials_) headers.emplace("Authorization", basic_authorization(*credentials_));
   auto res = client(*url)->Get(url->target, headers);
-  if (!res) fail("cannot reach token server " + url->host + ": " + httplib::to_string(res.error()));
+  if (!res) fail("cannot reach token server " + url->host + ": " + transport_error(res.error()));
   if (res->status != 200)
     fail("authentication failed: token server " + url->host + " answered " + describe(res->status, res->body));
   auto token = token_from_answer(res->body);

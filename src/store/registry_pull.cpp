@@ -359,9 +359,8 @@ void pull_model(const Store& store, const ModelName& name, const RegistryOptions
   } catch (const std::exception& e) {
     session.fail(std::string("the registry sent an unusable manifest: ") + e.what());
   }
-  std::vector<Layer> blobs;
-  for (const Layer* l : {&manifest.config}) blobs.push_back(*l);
-  blobs.insert(blobs.begin(), manifest.layers.begin(), manifest.layers.end());
+  std::vector<Layer> blobs = manifest.layers;
+  blobs.push_back(manifest.config);
   std::vector<Layer> unique;
   for (auto& l : blobs) {
     // The digest as registries spell it; the size within reason, since parts are planned from it.
