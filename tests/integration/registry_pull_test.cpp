@@ -64,7 +64,12 @@ TEST_F(RegistryPull, PushThenPullGivesTheSameBytes) {
   Store src = new_store("ebb-push-src");
   model.install(src, n);
   Recorder pushed;
+  options_.upload_chunk = 1 << 20;  // several PATCHes, each after the Location the last one gave
   store::push_model(src, n, options_, pushed.fn());
+  std::vector<int64_t> model_steps;
+  for (const auto& e : pushed.events)
+    if (e.value("digest", "") == model.model_digest) model_steps.push_back(e["completed"]);
+  EXPECT_EQ(model_steps, (std::vector<int64_t>{1 << 20, 2 << 20, 3 << 20, (3 << 20) + 4, (3 << 20) + 4}));
   const std::string short_model = "pushing " + model.model_digest.substr(7, 12);
   const auto push_statuses = pushed.statuses();
   ASSERT_FALSE(push_statuses.empty());

@@ -370,5 +370,40 @@ TEST_F(RegistryReplay, CancelStopsThePullWithoutAManifest) {
   EXPECT_FALSE(s.find(name()));
 }
 
+TEST_F(RegistryReplay, FailedPartKeepsTheBytesBeforeItForAResume) {
+  const FakeModel model = FakeModel::make((1 << 20) + 3, 20);
+  const std::string& blob = model.blobs.at(model.model_digest);
+  const size_t part = 256 << 10;
+  std::atomic<bool> fail_third{true};
+  blob_hook_ = [&](const httplib::Request& req, httplib::Response& res, const std::string&) {
+    if (!fail_third ||
+        req.get_header_value("Range") != "bytes=" + std::to_string(2 * part) + "-" + std::to_string(3 * part - 1))
+      return false;
+    res.status = 500;
+    return true;
+  };
+  serve(model);
+  options_.parallel_threshold = 64 << 10;
+  options_.part_size = part;
+  options_.connections = 1;  // parts in order: the first two finish before the third fails
+  Store s(scratch_dir("ebb-pull-dst"));
+  const std::string what = pull_error(s);
+  EXPECT_NE(what.find("registry answered 500 Internal Server Error"), std::string::npos) << what;
+  EXPECT_FALSE(s.find(name()));
+  const fs::path partial = s.blobs_dir() / ("sha256-" + model.model_digest.substr(7) + "-partial");
+  ASSERT_TRUE(fs::exists(partial));
+  EXPECT_EQ(fs::file_size(partial), 2 * part);
+
+  fail_third = false;
+  {
+    std::lock_guard lock(mu_);
+    ranges_.clear();
+  }
+  store::pull_model(s, name(), options_, nullptr);
+  ASSERT_TRUE(s.find(name()));
+  EXPECT_EQ(read_file(*s.blob_path(model.model_digest)), blob);
+  EXPECT_EQ(requested(blob.size()), blob.size() - 2 * part);
+}
+
 }  // namespace
 }  // namespace ebb::test
