@@ -9,6 +9,9 @@
 // Push uploads the blobs the registry lacks (HEAD, POST, PATCH chunks, PUT ?digest=) and then
 // the manifest's bytes as they are stored.
 // Errors throw RegistryError (registry_http.h) naming the operation, the host and the status.
+// A failed parallel download keeps only the gapless bytes from the blob's start for a resume; a
+// process killed mid-way may leave gaps, which the next pull's SHA-256 check finds (it then
+// deletes the partial file and fails once).
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -37,7 +40,7 @@ struct RegistryOptions {
 // Called with each progress object ({"status":…} or {"status":"pulling <12 hex>","digest",
 // "total","completed"}), always on the calling thread.
 using RegistryProgress = std::function<void(const nlohmann::json&)>;
-// Polled during transfers; true stops them with RegistryCancelled.
+// Polled during transfers, on the calling thread only; true stops them with RegistryCancelled.
 using RegistryCancel = std::function<bool()>;
 
 // Pulls `name` (a valid, fully qualified name) into the store. Throws RegistryError.
