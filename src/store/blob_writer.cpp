@@ -97,7 +97,7 @@ fs::path BlobWriter::commit() {
   const std::string got = hash_->hex();
   if (got != hex_) {
     discard();
-    throw BlobError("digest mismatch: expected sha256:" + hex_ + ", got sha256:" + got);
+    throw BlobDigestMismatch("sha256:" + hex_, "sha256:" + got);
   }
   if (::fsync(fd_) != 0) fail("cannot sync " + partial_.string(), errno);
   ::close(fd_);

@@ -10,11 +10,22 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace ebb::store {
 
 struct BlobError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+// The bytes hashed to another digest than the one promised: the sender's fault (a 400), where
+// other BlobErrors are the server's.
+struct BlobDigestMismatch : BlobError {
+  BlobDigestMismatch(std::string expected_digest, std::string got_digest)
+      : BlobError("digest mismatch: expected " + expected_digest + ", got " + got_digest),
+        expected(std::move(expected_digest)),
+        got(std::move(got_digest)) {}
+  std::string expected, got;  // "sha256:<hex>"
 };
 
 class BlobWriter {
@@ -31,7 +42,7 @@ class BlobWriter {
   // Throws BlobError (a full disk says so).
   void write(std::string_view bytes);
   // Verifies and renames into place; returns the blob's path. On a digest mismatch the partial
-  // file is deleted and BlobError says which digest came instead.
+  // file is deleted and BlobDigestMismatch says which digest came instead.
   std::filesystem::path commit();
   // Deletes the partial file.
   void discard();
