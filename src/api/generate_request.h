@@ -19,7 +19,7 @@ namespace ebb::api {
 struct GenerateRequest {
   std::string model;
   bool stream = true;
-  ParsedOptions options;  // options.sampling.format holds the top-level "format"
+  ParsedOptions options;       // options.sampling.format holds the top-level "format"
   nlohmann::json raw_options;  // "options" as given: a stored model's params go under it
   std::optional<KeepAlive> keep_alive;
   nlohmann::json runner_msg;  // mode, prompt/system/raw or messages, template, truncate, options

@@ -109,15 +109,21 @@ bool StoreWriter::has_blob(std::string_view digest) const {
 }
 
 bool StoreWriter::upload_blob(std::string_view digest, const std::function<bool(std::string&)>& next) const {
+  return upload_blob_from(digest, [&](const std::function<void(std::string_view)>& write) {
+    std::string chunk;
+    while (next(chunk)) {
+      write(chunk);
+      chunk.clear();
+    }
+  });
+}
+
+bool StoreWriter::upload_blob_from(std::string_view digest, const BlobProducer& produce) const {
   check_writable("upload a blob");
   if (has_blob(digest)) return false;
   BlobWriter w(store_.blobs_dir(), digest, /*resume=*/false);
   try {
-    std::string chunk;
-    while (next(chunk)) {
-      w.write(chunk);
-      chunk.clear();
-    }
+    produce([&](std::string_view bytes) { w.write(bytes); });
     w.commit();
   } catch (const BlobDigestMismatch& e) {  // commit() deleted the bytes
     throw std::invalid_argument("digest mismatch, expected \"" + lower_digest(digest) + "\", got \"" + e.got + "\"");

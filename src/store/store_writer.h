@@ -54,6 +54,10 @@ class StoreWriter {
   // answers 200, else 201). Throws std::invalid_argument for a malformed digest or for bytes of
   // another digest ("digest mismatch, expected \"sha256:…\", got \"sha256:…\"", nothing kept).
   bool upload_blob(std::string_view digest, const std::function<bool(std::string&)>& next) const;
+  // The same, for a body that arrives by callbacks (an HTTP upload): `produce` calls its argument
+  // with each piece in order.
+  using BlobProducer = std::function<void(const std::function<void(std::string_view)>& write)>;
+  bool upload_blob_from(std::string_view digest, const BlobProducer& produce) const;
 
   // Writes the source's manifest under the destination's name: the same blobs, no copy.
   // ModelNotFoundError for a missing source, std::invalid_argument for an invalid name.

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include "../common/scratch_dir.h"
 #include "common/model_details.h"
+#include "serve_fixture.h"  // wait_until
 #include "store/blob_writer.h"
 #include "store/manifest.h"
 #include "store/registry_client.h"
@@ -111,17 +112,6 @@ inline int free_port() {
   return ntohs(a.sin_port);
 }
 
-// Waits until `ready` holds, polling, for at most `limit`.
-template <class F>
-bool wait_until(F ready, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!ready()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
-
 // `docker-registry serve` on a free port with its storage in a scratch directory.
 class DockerRegistry {
  public:
@@ -144,10 +134,12 @@ class DockerRegistry {
       ::_exit(127);
     }
     httplib::Client c("127.0.0.1", port_);
-    ready_ = wait_until([&] {
-      auto r = c.Get("/v2/");
-      return r && r->status == 200;
-    });
+    ready_ = wait_until(
+        [&] {
+          auto r = c.Get("/v2/");
+          return r && r->status == 200;
+        },
+        std::chrono::seconds(15));
   }
   ~DockerRegistry() {
     if (pid_ > 0) {
