@@ -174,3 +174,38 @@ TEST(StoreApiReadOnly, EveryWriteIsRefused) {
 
 }  // namespace
 }  // namespace ebb::test
+
+namespace ebb::test {
+namespace {
+
+// The CLI as an ollama user types it: create from a Modelfile that names a local GGUF (uploaded as
+// a blob), cp, rm, and a pull error that names the registry.
+TEST(StoreCli, CreateCopyRemoveFromTheCommandLine) {
+  const fs::path dir = scratch_dir("ebb-test-store-cli");
+  const fs::path work = scratch_dir("ebb-test-store-cli-work");
+  Server server({"--device-memory", "8GiB"}, dir);
+  const std::string host = " --host 127.0.0.1:" + std::to_string(server.port());
+  fs::copy_file(models_dir() / "tiny.gguf", work / "weights.gguf");
+  std::ofstream(work / "Modelfile") << "FROM ./weights.gguf\nSYSTEM \"\"\"be brief\"\"\"\nPARAMETER num_predict 2\n";
+  const std::string out = run_capture("cd " + work.string() + " && " + EBB_BIN + " create me/cli:v1" + host + " 2>&1");
+  EXPECT_NE(out.find("success"), std::string::npos) << out;
+  const json show = json::parse(server.post("/api/show", {{"model", "me/cli:v1"}}).second);
+  EXPECT_EQ(show["system"], "be brief");
+  EXPECT_NE(show["parameters"].get<std::string>().find("num_predict"), std::string::npos);
+
+  EXPECT_NE(run_capture(std::string(EBB_BIN) + " cp me/cli:v1 me/cli2:v1" + host).find("copied"), std::string::npos);
+  EXPECT_NE(run_capture(std::string(EBB_BIN) + " rm me/cli:v1" + host).find("deleted 'me/cli:v1'"), std::string::npos);
+  EXPECT_EQ(server.post("/api/show", {{"model", "me/cli:v1"}}).first, 404);
+  auto [status, text] = server.post("/api/generate", {{"model", "me/cli2:v1"}, {"prompt", "x"}, {"stream", false}});
+  ASSERT_EQ(status, 200) << text;
+  EXPECT_EQ(json::parse(text)["eval_count"], 2);
+
+  int rc = 0;
+  const std::string pulled =
+      run_command(std::string(EBB_BIN) + " pull 127.0.0.1:1/me/none:v1 --insecure" + host + " 2>&1", &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(pulled.find("127.0.0.1:1"), std::string::npos) << pulled;
+}
+
+}  // namespace
+}  // namespace ebb::test
