@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -17,6 +18,7 @@
 #include "cli/http_client.h"
 #include "store/create.h"
 #include "store/modelfile.h"
+#include "store/ollama_import.h"
 
 namespace ebb::cli {
 namespace {
@@ -178,9 +180,55 @@ void stream_job(const std::string& host, const std::string& path, const json& bo
   post_ndjson(server_address(host), path, body, std::ref(print));
 }
 
+// The models directory as `ebb serve` picks it: --models, EBB_MODELS, ~/.ebb/models.
+fs::path models_dir(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("EBB_MODELS"); env && *env) return env;
+  return fs::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".ebb" / "models";
+}
+
+// Ollama's own: $OLLAMA_MODELS, else ~/.ollama/models.
+fs::path ollama_dir(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("OLLAMA_MODELS"); env && *env) return env;
+  return fs::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".ollama" / "models";
+}
+
+void import_from_ollama(const std::string& from_flag, const std::string& models_flag) {
+  const fs::path from = ollama_dir(from_flag), to = models_dir(models_flag);
+  std::cout << "importing " << from.string() << " into " << to.string() << std::endl;
+  store::ImportResult r;
+  {
+    ProgressPrinter print;
+    r = store::import_store(from, store::StoreWriter(store::Store(to), false), std::ref(print));
+  }
+  std::cout << r.imported.size() << " imported (" << r.blobs_linked << " blobs hardlinked, " << r.blobs_copied
+            << " copied, " << r.blobs_present << " already there)" << std::endl;
+  for (const auto& s : r.skipped) std::cout << "skipped " << s << std::endl;
+}
+
 }  // namespace
 
 void add_store_commands(CLI::App& root) {
+  {
+    struct Args {
+      std::string from, models;
+      bool from_ollama = false;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = root.add_subcommand("import", "copy an Ollama store's models into ebb's (hardlinks on one filesystem)");
+    cmd->add_flag("--from-ollama", a->from_ollama, "import from an Ollama store (required)")->required();
+    cmd->add_option("dir", a->from, "the Ollama store (default $OLLAMA_MODELS, else ~/.ollama/models)");
+    cmd->add_option("--models", a->models, "ebb's models directory (env EBB_MODELS, default ~/.ebb/models)");
+    cmd->callback([a] {
+      try {
+        import_from_ollama(a->from, a->models);
+      } catch (const std::exception& e) {
+        std::cerr << "Error: " << e.what() << std::endl;
+        std::exit(1);
+      }
+    });
+  }
   for (const bool pull : {true, false}) {
     struct Args {
       std::string host, model;

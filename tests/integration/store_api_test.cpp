@@ -5,6 +5,8 @@
 #include "registry_fixture.h"
 #include "serve_fixture.h"
 
+#include <sys/stat.h>
+
 namespace ebb::test {
 namespace {
 
@@ -199,6 +201,19 @@ TEST(StoreCli, CreateCopyRemoveFromTheCommandLine) {
   auto [status, text] = server.post("/api/generate", {{"model", "me/cli2:v1"}, {"prompt", "x"}, {"stream", false}});
   ASSERT_EQ(status, 200) << text;
   EXPECT_EQ(json::parse(text)["eval_count"], 2);
+
+  // An Ollama store (this one, in Ollama's layout) imported into another: blobs hardlinked.
+  const fs::path copy = scratch_dir("ebb-test-store-import");
+  const std::string imported =
+      run_capture(std::string(EBB_BIN) + " import --from-ollama " + dir.string() + " --models " + copy.string());
+  EXPECT_NE(imported.find("1 imported"), std::string::npos) << imported;
+  const std::string blob = "blobs/sha256-" + sha256_hex(read_file(work / "weights.gguf"));
+  struct stat a {
+  }, b{};
+  ASSERT_EQ(::stat((dir / blob).c_str(), &a), 0);
+  ASSERT_EQ(::stat((copy / blob).c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);
+  EXPECT_TRUE(fs::exists(copy / "manifests/registry.ollama.ai/me/cli2/v1"));
 
   int rc = 0;
   const std::string pulled =
