@@ -156,9 +156,15 @@ TEST(ModelDefaults, SystemMessagesAndTemplateInOllamasOrder) {
 
 TEST(ModelDefaults, ARenderedTemplateDecidesCapabilities) {
   GgufInfo info;
-  info.metadata["general.architecture"] = GgufValue{GgufType::String, std::string("llama")};
-  info.metadata["tokenizer.chat_template"] = GgufValue{
-      GgufType::String, std::string("{% for m in messages %}{{ m.content }}{% endfor %}{% if tools %}{% endif %}")};
+  auto text = [](const std::string& s) {
+    GgufValue v;
+    v.type = GgufType::String;
+    v.scalar = s;
+    return v;
+  };
+  info.metadata["general.architecture"] = text("llama");
+  info.metadata["tokenizer.chat_template"] =
+      text("{% for m in messages %}{{ m.content }}{% endfor %}{% if tools %}{% endif %}");
   ModelLayers l;
   l.has_template = true;
   l.template_text = "<PRE> {{ .Prompt }} <SUF>{{ .Suffix }} <MID>";
