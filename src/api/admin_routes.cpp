@@ -19,7 +19,7 @@ void admin(httplib::Server& srv, const char* path, ServerContext ctx,
     if (!body->contains("model") || !(*body)["model"].is_string()) return send_error(res, 400, "model is required");
     std::string model = (*body)["model"];
     auto entry = ctx.registry.find(model);
-    if (!entry) return send_error(res, 404, "model '" + model + "' not found");
+    if (!entry) return send_model_not_found(res, model);
     if (!entry->info) return send_error(res, 500, "model '" + model + "' could not be loaded: " + entry->error);
     try {
       send_json(res, 200, op(*entry, *body));

@@ -22,6 +22,7 @@ struct EmbedRequest {
   bool truncate = true;
   int dimensions = 0;  // 0: all
   ParsedOptions options;
+  nlohmann::json raw_options;  // "options" as given: a stored model's params go under it
   std::optional<KeepAlive> keep_alive;
 };
 

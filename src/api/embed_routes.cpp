@@ -77,7 +77,8 @@ EmbedRequest parse_embed_request(const json& body, bool legacy, bool token_input
          "'dimensions' must be a positive integer");
     r.dimensions = static_cast<int>(std::min<int64_t>(body["dimensions"].get<int64_t>(), 1 << 30));
   }
-  r.options = parse_options(body.value("options", json()));
+  r.raw_options = body.value("options", json());
+  r.options = parse_options(r.raw_options);
   if (body.contains("keep_alive") && !body["keep_alive"].is_null()) r.keep_alive = parse_keep_alive(body["keep_alive"]);
   return r;
 }

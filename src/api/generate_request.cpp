@@ -1,5 +1,6 @@
 #include "api/generate_request.h"
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 
@@ -111,7 +112,8 @@ GenerateRequest parse_generate_request(const json& body, bool chat) {
   r.model = string_field(body, "model");
   need(!r.model.empty(), "model is required");
   r.stream = bool_field(body, "stream", true);
-  r.options = parse_options(body.value("options", json()));
+  r.raw_options = body.value("options", json());
+  r.options = parse_options(r.raw_options);
   if (body.contains("format")) r.options.sampling.format = validate_format(body["format"]);
   if (body.contains("keep_alive") && !body["keep_alive"].is_null()) r.keep_alive = parse_keep_alive(body["keep_alive"]);
   std::string tmpl = string_field(body, "template");
@@ -151,18 +153,19 @@ GenerateRequest parse_generate_request(const json& body, bool chat) {
   return r;
 }
 
-std::optional<std::string> missing_capability(const GenerateRequest& r, const GgufInfo& info) {
+std::optional<std::string> missing_capability(const GenerateRequest& r, const std::vector<Capability>& caps) {
+  auto has_capability = [&](Capability c) { return std::find(caps.begin(), caps.end(), c) != caps.end(); };
   const json& m = r.runner_msg;
   const json think = m.value("think", json());
-  if ((think == true || think.is_string()) && !has_capability(info, Capability::Thinking))
+  if ((think == true || think.is_string()) && !has_capability(Capability::Thinking))
     return capability_error(r.model, Capability::Thinking);
-  if (m.contains("suffix") && !has_capability(info, Capability::Insert) &&
+  if (m.contains("suffix") && !has_capability(Capability::Insert) &&
       !(m.contains("template") && GoTemplate(m["template"].get<std::string>()).uses_suffix()))
     return capability_error(r.model, Capability::Insert);
   if (m.value("mode", "") != "chat") return std::nullopt;
   const json tools = m.value("tools", json());
   const bool wants_tools = tools.is_array() && !tools.empty() && m.value("tool_choice", json()) != "none";
-  if (wants_tools && !has_capability(info, Capability::Tools)) return capability_error(r.model, Capability::Tools);
+  if (wants_tools && !has_capability(Capability::Tools)) return capability_error(r.model, Capability::Tools);
   return std::nullopt;
 }
 

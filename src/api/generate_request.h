@@ -7,6 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <vector>
+
+#include "common/capabilities.h"
 #include "common/gguf_reader.h"
 #include "common/options.h"
 #include "common/units.h"
@@ -16,7 +19,8 @@ namespace ebb::api {
 struct GenerateRequest {
   std::string model;
   bool stream = true;
-  ParsedOptions options;  // options.sampling.format holds the top-level "format"
+  ParsedOptions options;       // options.sampling.format holds the top-level "format"
+  nlohmann::json raw_options;  // "options" as given: a stored model's params go under it
   std::optional<KeepAlive> keep_alive;
   nlohmann::json runner_msg;  // mode, prompt/system/raw or messages, template, truncate, options
   bool empty = false;         // no prompt (or no messages): only load or unload the model
@@ -38,6 +42,6 @@ GenerateRequest parse_generate_request(const nlohmann::json& body, bool chat);
 // chat, tools it may call ("tools" not empty, "tool_choice" not "none"). nullopt when nothing is missing. The
 // API checks this before the model loads; the runner's own check stays for what the header
 // cannot tell.
-std::optional<std::string> missing_capability(const GenerateRequest& r, const GgufInfo& info);
+std::optional<std::string> missing_capability(const GenerateRequest& r, const std::vector<Capability>& caps);
 
 }  // namespace ebb::api

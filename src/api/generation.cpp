@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/http_util.h"
+#include "api/model_defaults.h"
 #include "api/runner_call.h"
 #include "api/token_stream.h"
 #include "common/capabilities.h"
@@ -16,7 +17,8 @@ void serve_generation(ServerContext ctx, const supervisor::ModelEntry& entry, co
                       const ClientWatch& client, std::shared_ptr<const ResponseShape> shape,
                       std::chrono::steady_clock::time_point t0, httplib::Response& res) {
   if (entry.info)
-    if (auto missing = missing_capability(r, *entry.info)) return send_error(res, kCapabilityErrorStatus, *missing);
+    if (auto missing = missing_capability(r, entry_capabilities(entry, *entry.info)))
+      return send_error(res, kCapabilityErrorStatus, *missing);
   auto call = start_call(ctx, entry, r.options.context, r.keep_alive, r.runner_msg, client, res);
   if (!call) return;
 

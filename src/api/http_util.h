@@ -6,6 +6,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "store/model_name.h"
+
 namespace ebb::api {
 
 inline void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
@@ -16,6 +18,13 @@ inline void send_json(httplib::Response& res, int status, const nlohmann::json& 
 
 inline void send_error(httplib::Response& res, int status, const std::string& message) {
   send_json(res, status, {{"error", message}});
+}
+
+// A model the registry does not have: Ollama's 400 "invalid model name" for a name no model can
+// have (store/model_name.h), else 404 "model 'NAME' not found".
+inline void send_model_not_found(httplib::Response& res, const std::string& name) {
+  if (!store::ModelName::parse(name).valid()) return send_error(res, 400, "invalid model name");
+  send_error(res, 404, "model '" + name + "' not found");
 }
 
 // Parses the request body as a JSON object; on failure answers 400 and returns nullopt.

@@ -72,7 +72,7 @@ void add_ollama_routes(httplib::Server& srv, ServerContext ctx) {
   srv.Get("/api/tags", [ctx](const httplib::Request&, httplib::Response& res) {
     json models = json::array();
     for (const auto& e : ctx.registry.list())
-      if (e.info) models.push_back(tag_entry(e));
+      if (e.info || e.stored) models.push_back(tag_entry(e));  // a stored model is listed even when it cannot serve
     send_json(res, 200, {{"models", models}});
   });
   srv.Get("/api/ps", [ctx](const httplib::Request&, httplib::Response& res) {

@@ -13,6 +13,7 @@
 
 #include "api/client_watch.h"
 #include "api/http_util.h"
+#include "api/model_defaults.h"
 #include "api/server.h"
 #include "common/message_delta.h"
 #include "supervisor/request_stream.h"
@@ -37,7 +38,13 @@ std::optional<std::pair<Request, supervisor::ModelEntry>> read_model_request(con
   for (const auto& k : r.options.unknown) spdlog::warn("ignoring unknown option '{}'", k);
   auto entry = ctx.registry.find(r.model);
   if (!entry) {
-    send_error(res, 404, "model '" + r.model + "' not found");
+    send_model_not_found(res, r.model);
+    return std::nullopt;
+  }
+  try {
+    apply_model_defaults(r, *entry);
+  } catch (const std::invalid_argument& e) {
+    send_error(res, 400, e.what());
     return std::nullopt;
   }
   return std::make_pair(std::move(r), std::move(*entry));

@@ -2,6 +2,9 @@
 
 #include <sys/socket.h>
 
+#include <cstdlib>
+#include <limits>
+
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
@@ -12,7 +15,18 @@ namespace ebb::api {
 HttpServer::HttpServer(ServerContext ctx) : ctx_(ctx), srv_(std::make_unique<httplib::Server>()) {
   // Each streaming response holds a worker for its whole length: size the pool for many clients.
   srv_->new_task_queue = [] { return new httplib::ThreadPool(256); };
-  srv_->set_payload_max_length(64ull << 20);
+  // Bodies up to 64 MiB, but a blob upload (POST /api/blobs/…, a GGUF of many GiB) streams to
+  // disk: httplib's own limit is lifted and the others are held to it by Content-Length here.
+  srv_->set_payload_max_length(std::numeric_limits<size_t>::max());
+  srv_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    constexpr uint64_t kMaxBody = 64ull << 20;
+    if (req.path.rfind("/api/blobs/", 0) == 0 || !req.has_header("Content-Length"))
+      return httplib::Server::HandlerResponse::Unhandled;
+    if (std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) <= kMaxBody)
+      return httplib::Server::HandlerResponse::Unhandled;
+    send_error(res, 413, "request body too large (the limit is 64 MiB)");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   srv_->set_keep_alive_max_count(10000);
   // Streamed answers are many small writes: without TCP_NODELAY, Nagle's algorithm and the
   // client's delayed ACK hold each one back by up to 40 ms on a kept-alive connection.
@@ -45,6 +59,7 @@ HttpServer::HttpServer(ServerContext ctx) : ctx_(ctx), srv_(std::make_unique<htt
   add_embed_routes(*srv_, ctx_);
   add_show_routes(*srv_, ctx_);
   add_openai_routes(*srv_, ctx_);
+  add_store_routes(*srv_, ctx_);
   srv_->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
     return reshape_openai_error(req, res) ? httplib::Server::HandlerResponse::Handled
                                           : httplib::Server::HandlerResponse::Unhandled;

@@ -14,9 +14,12 @@ struct Response;
 
 namespace ebb::api {
 
+// What the routes share. The store's writes (pull, create, copy, delete) go through `models`.
 struct ServerContext {
   supervisor::ModelRegistry& registry;
   supervisor::ModelManager& manager;
+  bool models_read_only = false;
+  std::string exe;  // this ebb binary, for child processes (quantize on create)
 };
 
 class HttpServer {
@@ -42,6 +45,7 @@ void add_admin_routes(httplib::Server& srv, ServerContext ctx);
 void add_embed_routes(httplib::Server& srv, ServerContext ctx);
 void add_show_routes(httplib::Server& srv, ServerContext ctx);
 void add_openai_routes(httplib::Server& srv, ServerContext ctx);
+void add_store_routes(httplib::Server& srv, ServerContext ctx);
 // For the server's error handler: an error answer on a /v1 path (an unknown route's empty 404
 // included) in OpenAI's shape (true); others stay as they are (false).
 bool reshape_openai_error(const httplib::Request& req, httplib::Response& res);

@@ -6,9 +6,11 @@
 
 #include <fmt/format.h>
 
+#include "api/model_defaults.h"
 #include "common/capabilities.h"
 #include "common/model_details.h"
 #include "common/time_format.h"
+#include "store/model_layers.h"
 
 namespace ebb::api {
 namespace {
@@ -63,11 +65,29 @@ std::vector<std::pair<std::string, std::string>> config_parameters(const supervi
 }
 
 std::string modified_at(const supervisor::ModelEntry& e) {
+  const int64_t ns = e.stored ? e.stored->modified_ns : e.mtime_ns;
   return format_rfc3339(std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(e.mtime_ns))));
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns))));
 }
 
 std::string tagged(const std::string& name) { return name.find(':') == std::string::npos ? name + ":latest" : name; }
+
+// The template /api/show reports: a stored model's template layer (as Ollama), else the GGUF's.
+std::optional<std::string> template_of(const supervisor::ModelEntry& entry, const GgufInfo& info) {
+  if (entry.stored && entry.stored->layers.has_template) return entry.stored->layers.template_text;
+  if (auto t = info.get_string("tokenizer.chat_template"); t && !t->empty()) return *t;
+  return std::nullopt;
+}
+
+std::optional<std::string> license_of(const supervisor::ModelEntry& entry, const GgufInfo& info) {
+  if (entry.stored && !entry.stored->layers.licenses.empty()) {
+    std::string out;
+    for (const auto& l : entry.stored->layers.licenses) out += (out.empty() ? "" : "\n") + l;
+    return out;
+  }
+  if (auto l = info.get_string("general.license"); l && !l->empty()) return *l;
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -82,6 +102,7 @@ json show_model_info(const GgufInfo& info, bool verbose) {
 }
 
 std::string show_parameters(const supervisor::ModelEntry& entry) {
+  if (entry.stored) return store::show_parameters_text(entry.stored->layers.params);
   std::string out;
   for (const auto& [name, value] : config_parameters(entry)) {
     if (!out.empty()) out += "\n";
@@ -95,6 +116,15 @@ std::string show_modelfile(const supervisor::ModelEntry& entry, const GgufInfo& 
   out += "# To build a new Modelfile based on this, replace FROM with:\n";
   out += fmt::format("# FROM {}\n\n", tagged(entry.name));
   out += fmt::format("FROM {}\n", entry.path);
+  if (entry.stored) {
+    store::ModelLayers layers = entry.stored->layers;
+    if (!layers.has_template) {
+      if (auto t = template_of(entry, info)) layers.has_template = true, layers.template_text = *t;
+    }
+    if (layers.licenses.empty())
+      if (auto l = license_of(entry, info)) layers.licenses.push_back(*l);
+    return out + store::modelfile_commands(layers);
+  }
   if (const auto tmpl = info.get_string("tokenizer.chat_template"); tmpl && !tmpl->empty())
     out += "TEMPLATE " + modelfile_quote(*tmpl) + "\n";
   for (const auto& [name, value] : config_parameters(entry)) out += fmt::format("PARAMETER {} {}\n", name, value);
@@ -105,7 +135,7 @@ std::string show_modelfile(const supervisor::ModelEntry& entry, const GgufInfo& 
 
 json show_response(const supervisor::ModelEntry& entry, const GgufInfo& info, bool verbose, const std::string& system) {
   json caps = json::array();
-  for (Capability c : model_capabilities(info)) caps.push_back(to_string(c));
+  for (Capability c : entry_capabilities(entry, info)) caps.push_back(to_string(c));
   json tensors = json::array();
   for (const auto& t : info.tensors) {
     const GgmlTypeTraits* traits = ggml_type_traits(t.type);
@@ -119,10 +149,12 @@ json show_response(const supervisor::ModelEntry& entry, const GgufInfo& info, bo
               {"tensors", tensors},
               {"capabilities", caps},
               {"modified_at", modified_at(entry)}};
-  if (const auto license = info.get_string("general.license"); license && !license->empty()) out["license"] = *license;
+  if (const auto license = license_of(entry, info)) out["license"] = *license;
   if (const std::string p = show_parameters(entry); !p.empty()) out["parameters"] = p;
-  if (const auto tmpl = info.get_string("tokenizer.chat_template"); tmpl && !tmpl->empty()) out["template"] = *tmpl;
-  if (!system.empty()) out["system"] = system;
+  if (const auto tmpl = template_of(entry, info)) out["template"] = *tmpl;
+  const std::string model_system = entry.stored ? entry.stored->layers.system : "";
+  if (!system.empty() || !model_system.empty()) out["system"] = !system.empty() ? system : model_system;
+  if (entry.stored && !entry.stored->layers.messages.empty()) out["messages"] = entry.stored->layers.messages;
   return out;
 }
 
@@ -130,8 +162,8 @@ json tag_entry(const supervisor::ModelEntry& e) {
   return {{"name", tagged(e.name)},
           {"model", tagged(e.name)},
           {"modified_at", modified_at(e)},
-          {"size", e.file_size},
-          {"digest", model_digest(e.path, e.file_size, e.mtime_ns)},
+          {"size", e.stored ? e.stored->size : static_cast<int64_t>(e.file_size)},
+          {"digest", e.stored ? e.stored->digest : model_digest(e.path, e.file_size, e.mtime_ns)},
           {"details", e.info ? model_details(*e.info) : json::object()}};
 }
 

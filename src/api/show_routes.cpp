@@ -33,7 +33,7 @@ void handle_show(const httplib::Request& req, httplib::Response& res, ServerCont
   const std::string system = text("system");
 
   const auto entry = ctx.registry.find(model);
-  if (!entry) return send_error(res, 404, "model '" + model + "' not found");
+  if (!entry) return send_model_not_found(res, model);
   if (!entry->info) return send_error(res, 500, "model '" + model + "' could not be loaded: " + entry->error);
   if (!verbose) return send_json(res, 200, show_response(*entry, *entry->info, false, system));
   // The registry keeps small arrays only; verbose wants the vocabulary and merges too.

@@ -76,6 +76,7 @@ void add_quantize_command(CLI::App& root) {
     std::string input, output, type;
     int32_t threads = 0;
     uint32_t num_ctx = 4096;
+    bool progress_json = false;
   };
   auto opt = std::make_shared<Options>();
   std::string types;
@@ -87,10 +88,21 @@ void add_quantize_command(CLI::App& root) {
   cmd->add_option("type", opt->type, "Target type: " + types)->required();
   cmd->add_option("--threads", opt->threads, "Quantization threads (default: all cores)");
   cmd->add_option("--num-ctx", opt->num_ctx, "Context size for the device-bytes comparison")->capture_default_str();
+  cmd->add_flag("--progress-json", opt->progress_json,
+                "Print {\"done\":N,\"total\":M} per tensor on stdout and nothing else (the server's create)");
 
   cmd->callback([opt]() {
     try {
       const int threads = opt->threads > 0 ? opt->threads : static_cast<int>(std::thread::hardware_concurrency());
+      if (opt->progress_json) {  // for a parent process: progress lines only, no device comparison
+        engine::QuantizeSpec spec{opt->input, opt->output, opt->type, threads, [](int done, int total) {
+                                    std::printf("{\"done\":%d,\"total\":%d}\n", done, total);
+                                    std::fflush(stdout);
+                                  }};
+        engine::check_quantize_spec(spec);
+        for (const auto& w : engine::quantize_file(spec)) std::fprintf(stderr, "note: %s\n", w.c_str());
+        return;
+      }
       ProgressBar bar;
       engine::QuantizeSpec spec{opt->input, opt->output, opt->type, threads,
                                 [&bar](int done, int total) { bar.update(done, total); }};

@@ -23,7 +23,17 @@ namespace {
 
 struct ServeArgs {
   std::string host, models, config, device_memory, headroom, kv_disk;
+  bool models_read_only = false;
 };
+
+// "1", "true", "yes", "on" (any case) are true; unset or anything else false.
+bool env_true(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v) return false;
+  std::string s(v);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s == "1" || s == "true" || s == "yes" || s == "on";
+}
 
 std::string self_exe() {
   char buf[PATH_MAX];
@@ -98,7 +108,8 @@ int serve(const ServeArgs& a) {
   }
   if (!residents.empty()) manager.start_residents(residents);
 
-  api::HttpServer http({registry, manager});
+  const bool read_only = a.models_read_only || env_true("EBB_MODELS_READ_ONLY") || cfg.server.models_read_only;
+  api::HttpServer http({registry, manager, read_only, mc.exe});
   int port = http.bind(hp.host, hp.port);
   spdlog::info("ebb listening on {}:{} (models: {})", hp.host, port, models);
   std::cout << "listening on " << hp.host << ":" << port << std::endl;
@@ -125,7 +136,10 @@ void add_serve_command(CLI::App& root) {
   auto* cmd = root.add_subcommand("serve", "run the server (Ollama API on 127.0.0.1:11434)");
   cmd->add_option("--host", a->host, "listen address host:port, :port or port (env EBB_HOST)");
   cmd->add_option("--models", a->models,
-                  "models directory; a model's name is its file name without .gguf (env EBB_MODELS)");
+                  "models directory: a store in Ollama's layout (manifests/, blobs/; ~/.ollama/models serves as it "
+                  "is) and loose NAME.gguf files (env EBB_MODELS)");
+  cmd->add_flag("--models-read-only", a->models_read_only,
+                "refuse every write to the models directory: pull, create, copy, delete (env EBB_MODELS_READ_ONLY)");
   cmd->add_option("--config", a->config, "TOML config file");
   cmd->add_option("--device-memory", a->device_memory,
                   "device total, e.g. 8GiB: emulates a GPU of that size on a CPU, caps a real GPU");

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   ebb::cli::add_admin_commands(app);
   ebb::cli::add_synth_command(app);
   ebb::cli::add_quantize_command(app);
+  ebb::cli::add_store_commands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

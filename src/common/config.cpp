@@ -161,12 +161,13 @@ class ConfigReader {
 
   void read_server(const toml::node& node, ServerConfig& server) {
     const toml::table& t = table(node, "server");
-    check_keys(t, "server", {"host", "models"});
+    check_keys(t, "server", {"host", "models", "models_read_only"});
     if (const auto* n = t.get("host")) server.host = host_port(*n, "server.host");
     if (const auto* n = t.get("models")) {
       server.models = string(*n, "server.models");
       if (server.models.empty()) fail(*n, "server.models", "must not be empty");
     }
+    if (const auto* n = t.get("models_read_only")) server.models_read_only = boolean(*n, "server.models_read_only");
   }
 
   void read_memory(const toml::node& node, MemoryConfig& memory) {

@@ -51,8 +51,9 @@ struct ModelConfig {
 
 struct ServerConfig {
   HostPort host;
-  std::string models;  // models directory, "" = not set; load_config_file makes a relative one
-                       // relative to the config file's directory
+  std::string models;             // models directory, "" = not set; load_config_file makes a relative one
+                                  // relative to the config file's directory
+  bool models_read_only = false;  // pull, create, copy, delete and push's writes are refused
 };
 
 struct MemoryConfig {

@@ -28,7 +28,8 @@ json ModelManager::entry_json(const std::string& name, const DeviceMeter& meter)
   json j = {{"name", name},
             {"model", name},
             {"size", estimated},
-            {"digest", model_digest(inst.entry.path, inst.entry.file_size, inst.entry.mtime_ns)},
+            {"digest", inst.entry.stored ? inst.entry.stored->digest
+                                         : model_digest(inst.entry.path, inst.entry.file_size, inst.entry.mtime_ns)},
             {"details", info ? model_details(*info) : json::object()},
             {"expires_at", st->busy > 0 || st->is_protected() ? format_expiry(std::nullopt) : format_expiry(leaves)},
             {"size_vram", cfg_.device_is_host_ram ? 0 : estimated},

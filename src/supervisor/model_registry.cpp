@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/go_template.h"
+
 namespace ebb::supervisor {
 
 namespace fs = std::filesystem;
@@ -71,11 +73,60 @@ void ModelRegistry::refresh_locked() {
       entries_[name] = std::move(e);
     }
   }
+  refresh_store_locked(seen);
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (!it->second.from_config && !seen.count(it->first))
       it = entries_.erase(it);
     else
       ++it;
+  }
+}
+
+void ModelRegistry::refresh_store_locked(std::map<std::string, bool>& seen) {
+  for (store::StoredModel& m : store_.list()) {
+    const std::string name = normalize(m.name.display());
+    if (seen.count(name)) continue;  // a configured model or a loose file of that name
+    seen[name] = true;
+    auto it = entries_.find(name);
+    if (it != entries_.end() && it->second.from_config) continue;
+    const std::string digest = m.manifest ? m.manifest->digest : "";
+    if (it != entries_.end() && it->second.stored && it->second.error.empty() && it->second.stored->digest == digest &&
+        it->second.stored->modified_ns == m.modified_ns && it->second.path == m.model_blob.string())
+      continue;
+    ModelEntry e;
+    e.name = name;
+    e.path = m.model_blob.string();
+    StoredModelInfo& s = e.stored.emplace();
+    s.full_name = m.name.full();
+    s.digest = digest;
+    s.size = m.manifest ? m.manifest->size() : 0;
+    s.modified_ns = m.modified_ns;
+    e.mtime_ns = m.modified_ns;
+    if (m.error.empty()) {
+      try {
+        s.layers = store::read_model_layers(store_, *m.manifest);
+        if (s.layers.has_template) {
+          try {
+            GoTemplate t(s.layers.template_text);
+            s.template_renders = true;
+          } catch (const TemplateError& ex) {
+            // Ollama's library templates (tools, functions) are beyond the subset: the GGUF's own
+            // chat template serves instead, with tools and thinking.
+            spdlog::debug("model '{}': its template layer is not rendered by ebb ({}); using the GGUF's", name,
+                          ex.what());
+          }
+        }
+      } catch (const std::exception& ex) {
+        m.error = ex.what();
+      }
+    }
+    if (m.error.empty()) {
+      read_header(e);
+    } else {
+      e.error = m.error;
+      spdlog::warn("stored model '{}' cannot be served: {}", name, e.error);
+    }
+    entries_[name] = std::move(e);
   }
 }
 
@@ -87,7 +138,14 @@ std::optional<ModelEntry> ModelRegistry::find(const std::string& raw) {
     refresh_locked();
     it = entries_.find(name);
   }
-  if (it == entries_.end()) return std::nullopt;
+  if (it == entries_.end()) {
+    // A stored model by any spelling of its name: full, with its default parts, in another case.
+    const store::ModelName wanted = store::ModelName::parse(raw);
+    if (!wanted.valid()) return std::nullopt;
+    for (const auto& [n, e] : entries_)
+      if (e.stored && store::ModelName::parse(e.stored->full_name).same_as(wanted)) return e;
+    return std::nullopt;
+  }
   return it->second;
 }
 

@@ -1,8 +1,11 @@
 #pragma once
-// Model names → GGUF files and per-model settings. Files come from the models directory
-// (name = file name without .gguf) and from [[model]] entries of the config. Headers are read
-// with ebb's own bounds-checked reader; a bad file is kept with its error, so a request for it
-// gets a clear 500 while /api/tags leaves it out.
+// Model names → GGUF files and per-model settings. Models come from [[model]] entries of the
+// config, loose NAME.gguf files in the models directory, and the store in Ollama's layout under
+// it (manifests/, blobs/: `model:tag` names, with their template, system, params, messages and
+// license layers); a name found in several places is the config's, then the loose file's.
+// Headers are read with ebb's own bounds-checked reader; a bad loose file is kept with its error,
+// so a request for it gets a clear 500 while /api/tags leaves it out; a stored model that cannot
+// be served is listed, and its requests get the reason.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -13,8 +16,20 @@
 
 #include "common/config.h"
 #include "common/gguf_reader.h"
+#include "store/model_layers.h"
+#include "store/store.h"
 
 namespace ebb::supervisor {
+
+// A model from the store: its manifest and what its layers add.
+struct StoredModelInfo {
+  std::string full_name;    // registry.ollama.ai/library/m:latest
+  std::string digest;       // the manifest's SHA-256 (hex), as /api/tags shows it
+  int64_t size = 0;         // the manifest's layers and config, in bytes
+  int64_t modified_ns = 0;  // the manifest's mtime
+  store::ModelLayers layers;
+  bool template_renders = false;  // the template layer is within ebb's Go-template subset
+};
 
 struct ModelEntry {
   std::string name;
@@ -25,11 +40,12 @@ struct ModelEntry {
   std::optional<GgufInfo> info;  // set when the header is valid
   std::string error;             // why the file is unusable
   bool from_config = false;
+  std::optional<StoredModelInfo> stored;  // set for a model from the store
 };
 
 class ModelRegistry {
  public:
-  explicit ModelRegistry(std::string models_dir) : dir_(std::move(models_dir)) {}
+  explicit ModelRegistry(std::string models_dir) : dir_(std::move(models_dir)), store_(dir_) {}
 
   // Configured models (from TOML); their paths are already absolute.
   void add_configured(ModelEntry e);
@@ -39,15 +55,18 @@ class ModelRegistry {
   std::optional<ModelEntry> find(const std::string& name);
   std::vector<ModelEntry> list();
   const std::string& dir() const { return dir_; }
+  const store::Store& store() const { return store_; }
 
-  // "m:latest" → "m".
+  // "m:latest" → "m"; a stored model's name as `ollama list` shows it, without ":latest".
   static std::string normalize(const std::string& name);
 
  private:
   void refresh_locked();
+  void refresh_store_locked(std::map<std::string, bool>& seen);
   static void read_header(ModelEntry& e);
 
   std::string dir_;
+  store::Store store_;
   std::mutex mu_;
   std::map<std::string, ModelEntry> entries_;
 };
