@@ -42,8 +42,9 @@ void apply_model_defaults(GenerateRequest& r, const supervisor::ModelEntry& entr
       for (json& x : messages) out.push_back(std::move(x));
       messages = std::move(out);
     }
-  } else if (!raw && m.value("system", "").empty() && !layers.system.empty()) {
-    m["system"] = layers.system;
+  } else if (!raw && !m.contains("suffix")) {
+    if (m.value("system", "").empty() && !layers.system.empty()) m["system"] = layers.system;
+    if (!layers.messages.empty()) m["messages"] = layers.messages;  // before the prompt (runner/prompt.h)
   }
   if (entry.stored->template_renders && !raw && !m.contains("template")) m["template"] = layers.template_text;
 }

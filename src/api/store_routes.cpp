@@ -75,7 +75,8 @@ void registry_route(const httplib::Request& req, httplib::Response& res, ServerC
     model = model_field(*body);
     stream = bool_field(*body, "stream", true);
     options.insecure = bool_field(*body, "insecure", false);
-    valid_name(model);
+    // A name written http://… asks for plain HTTP; Ollama wants "insecure" for that too.
+    if (valid_name(model).scheme == "http" && !options.insecure) throw std::invalid_argument("insecure protocol http");
   } catch (const std::invalid_argument& e) {
     return send_error(res, 400, e.what());
   }

@@ -103,10 +103,12 @@ std::optional<engine::ChatRequest> chat_request_of(const engine::Engine& engine,
   size_t calls_made = 0;
   std::vector<std::string> unanswered;
   json messages = msg.value("messages", json::array());
-  if (!chat) {
+  if (!chat) {  // system, a stored model's example messages (as Ollama), then the prompt
+    const json examples = std::move(messages);
     messages = json::array();
     if (const std::string system = text_of(msg, "system"); !system.empty())
       messages.push_back({{"role", "system"}, {"content", system}});
+    for (const json& m : examples) messages.push_back(m);
     messages.push_back({{"role", "user"}, {"content", text_of(msg, "prompt")}});
   }
   for (const auto& m : messages) {

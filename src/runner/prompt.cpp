@@ -63,6 +63,8 @@ std::string render_prompt(const engine::Engine& engine, const json& m) {
   } else {
     std::string system = m.value("system", "");
     if (!system.empty()) msgs.push_back({"system", system});
+    for (const auto& x : m.value("messages", json::array()))  // a stored model's examples (as Ollama)
+      msgs.push_back({x.value("role", "user"), x.value("content", "")});
     msgs.push_back({"user", m.value("prompt", "")});
   }
   std::string tmpl = m.value("template", "");

@@ -38,7 +38,9 @@ class StoreApi : public ::testing::Test {
     return r ? std::make_pair(r->status, r->body) : std::make_pair(0, std::string());
   }
   static void create(const std::string& name, const json& extra = json::object()) {
-    if (head_blob(*digest_) != 200) ASSERT_EQ(upload(*digest_, *gguf_).first, 201);
+    if (head_blob(*digest_) != 200) {
+      ASSERT_EQ(upload(*digest_, *gguf_).first, 201);
+    }
     json body = {{"model", name}, {"files", {{"tiny.gguf", *digest_}}}, {"stream", false}};
     body.update(extra);
     auto [status, text] = server_->post("/api/create", body);
@@ -155,6 +157,9 @@ TEST_F(StoreApi, PushToARealRegistryDeleteAndPullBack) {
   ASSERT_FALSE(streamed.empty());
   EXPECT_NE(streamed.back().value("error", "").find("404"), std::string::npos) << streamed.back().dump();
   EXPECT_EQ(server_->post("/api/pull", {{"model", "bad name!"}}).first, 400);
+  auto [plain, why] = server_->post("/api/pull", {{"model", "http://" + name}});  // http without insecure
+  EXPECT_EQ(plain, 400);
+  EXPECT_NE(why.find("insecure protocol http"), std::string::npos) << why;
   EXPECT_EQ(server_->post("/api/push", {{"model", "me/absent:v1"}}).first, 404);
 }
 

@@ -59,6 +59,13 @@ class StoreServe : public ::testing::Test {
                {store::media::kSystem, "be brief"},
                {store::media::kMessages, R"([{"role":"user","content":"hello"},{"role":"assistant","content":"hi"}])"},
                {store::media::kParams, R"({"num_predict":2,"temperature":0})"}});
+    // A template of its own, so that no KV snapshot of the other models' prompts is a prefix.
+    add_model(dir, "me/gen:v1",
+              {{store::media::kModel, *gguf_},
+               {store::media::kTemplate, "{{ range .Messages }}<{{ .Role }}>{{ .Content }};{{ end }}"},
+               {store::media::kSystem, "be brief"},
+               {store::media::kMessages, R"([{"role":"user","content":"hello"},{"role":"assistant","content":"hi"}])"},
+               {store::media::kParams, R"({"num_predict":2,"temperature":0})"}});
     add_model(dir, "vision", {{store::media::kModel, *gguf_}, {store::media::kProjector, "projector bytes"}});
     server_ = new Server({"--device-memory", "8GiB"}, dir);
   }
@@ -145,6 +152,15 @@ TEST_F(StoreServe, ChatPutsTheStoredSystemAndMessagesFirst) {
       {{"model", "me/chat:v1"}, {"messages", {{{"role", "user"}, {"content", "question"}}}}, {"stream", false}});
   EXPECT_EQ(a["eval_count"], 2) << a.dump();
   EXPECT_EQ(a["prompt_eval_count"], raw_tokens("system:be brief;user:hello;assistant:hi;user:question;")) << a.dump();
+  const json g = post_ok("/v1/completions", {{"model", "me/chat:v1"}, {"prompt", "question"}, {"max_tokens", 1}});
+  EXPECT_EQ(g["usage"]["prompt_tokens"], raw_tokens("question"));  // /v1/completions is raw: no layers
+}
+
+TEST_F(StoreServe, GeneratePutsTheStoredMessagesBeforeItsPrompt) {
+  // As Ollama: system, the model's messages, then the prompt (a model of its own: nothing cached).
+  const json a = post_ok("/api/generate", {{"model", "me/gen:v1"}, {"prompt", "question"}, {"stream", false}});
+  EXPECT_EQ(a["prompt_eval_count"], raw_tokens("<system>be brief;<user>hello;<assistant>hi;<user>question;"))
+      << a.dump();
 }
 
 TEST_F(StoreServe, NamesFollowOllamasRules) {

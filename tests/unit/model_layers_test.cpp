@@ -124,6 +124,12 @@ TEST(ModelDefaults, SystemMessagesAndTemplateInOllamasOrder) {
   api::apply_model_defaults(gen, entry_with(l, true));
   EXPECT_EQ(gen.runner_msg["system"], "be brief");
   EXPECT_EQ(gen.runner_msg["template"], "{{ .Prompt }}");
+  EXPECT_EQ(gen.runner_msg["messages"], l.messages);  // before the prompt, as Ollama
+
+  auto fim = api::parse_generate_request({{"model", "m"}, {"prompt", "p"}, {"suffix", "s"}}, false);
+  api::apply_model_defaults(fim, entry_with(l, false));
+  EXPECT_FALSE(fim.runner_msg.contains("messages"));  // Ollama renders only prompt and suffix
+  EXPECT_EQ(fim.runner_msg["system"], "");
 
   auto own = api::parse_generate_request(
       {{"model", "m"}, {"prompt", "p"}, {"system", "mine"}, {"template", "{{ .System }}"}}, false);
