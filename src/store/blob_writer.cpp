@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/ascii_case.h"
 #include "store/manifest.h"
 
 namespace ebb::store {
@@ -35,11 +36,6 @@ struct BlobWriter::Hash {
 
 namespace {
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 [[noreturn]] void fail(const std::string& what, int err) {
   if (err == ENOSPC || err == EDQUOT) throw BlobError(what + ": no space left on the device");
   throw BlobError(what + ": " + std::strerror(err));
@@ -56,7 +52,7 @@ bool BlobWriter::present(const fs::path& blobs_dir, std::string_view digest) {
 BlobWriter::BlobWriter(const fs::path& blobs_dir, std::string_view digest, bool resume) : hash_(new Hash) {
   auto name = blob_file_name(digest);
   if (!name) throw BlobError("invalid digest '" + std::string(digest) + "'");
-  hex_ = lower(name->substr(7));
+  hex_ = ascii_lower(name->substr(7));
   final_ = blobs_dir / *name;
   partial_ = blobs_dir / (*name + "-partial");
   std::error_code ec;

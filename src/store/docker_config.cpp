@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/ascii_case.h"
+
 namespace ebb::store {
 
 namespace fs = std::filesystem;
@@ -13,16 +15,10 @@ namespace {
 
 constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // "https://Host:5000/v1/" -> "host:5000".
 std::string key_host(std::string_view key) {
   if (auto p = key.find("://"); p != std::string_view::npos) key.remove_prefix(p + 3);
-  return lower(key.substr(0, key.find('/')));
+  return ascii_lower(key.substr(0, key.find('/')));
 }
 
 }  // namespace
@@ -73,7 +69,7 @@ std::optional<Credentials> docker_credentials(const nlohmann::json& config, std:
   if (!config.is_object()) return std::nullopt;
   auto auths = config.find("auths");
   if (auths == config.end() || !auths->is_object()) return std::nullopt;
-  const std::string want = lower(host);
+  const std::string want = ascii_lower(host);
   for (const auto& [key, entry] : auths->items()) {
     if (key_host(key) != want || !entry.is_object()) continue;
     if (auto a = entry.find("auth"); a != entry.end() && a->is_string() && !a->get<std::string>().empty()) {

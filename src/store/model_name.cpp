@@ -4,6 +4,8 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "common/ascii_case.h"
+
 namespace ebb::store {
 
 namespace {
@@ -39,12 +41,6 @@ bool cut_last(std::string_view& s, char sep, std::string& after) {
   after = i + 1 < s.size() ? std::string(s.substr(i + 1)) : std::string(kMissing);
   s = i > 0 ? s.substr(0, i) : kMissing;
   return true;
-}
-
-bool iequal(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-  });
 }
 
 }  // namespace
@@ -90,9 +86,9 @@ std::string ModelName::full() const { return host + "/" + ns + "/" + model + ":"
 
 std::string ModelName::display() const {
   std::string out;
-  if (!iequal(host, kDefaultHost))
+  if (!ascii_iequal(host, kDefaultHost))
     out = host + "/" + ns + "/";
-  else if (!iequal(ns, kDefaultNamespace))
+  else if (!ascii_iequal(ns, kDefaultNamespace))
     out = ns + "/";
   return out + model + ":" + tag;
 }
@@ -103,7 +99,8 @@ std::filesystem::path ModelName::manifest_path() const {
 }
 
 bool ModelName::same_as(const ModelName& o) const {
-  return iequal(host, o.host) && iequal(ns, o.ns) && iequal(model, o.model) && iequal(tag, o.tag);
+  return ascii_iequal(host, o.host) && ascii_iequal(ns, o.ns) && ascii_iequal(model, o.model) &&
+         ascii_iequal(tag, o.tag);
 }
 
 }  // namespace ebb::store

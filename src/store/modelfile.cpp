@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii_case.h"
+
 namespace ebb::store {
 
 namespace {
@@ -20,11 +22,6 @@ bool printable(char c) {
   return u >= 0x80 || (u >= 0x20 && u != 0x7f);
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 std::string_view trim(std::string_view s) {
   const auto ws = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
   while (!s.empty() && ws(s.front())) s.remove_prefix(1);
@@ -39,7 +36,7 @@ const char* kInvalidCommand =
 bool valid_command(const std::string& c) {
   static const char* kCommands[] = {"from",     "license", "template",  "system",  "adapter", "draft",
                                     "renderer", "parser",  "parameter", "message", "requires"};
-  const std::string l = lower(c);
+  const std::string l = ascii_lower(c);
   return std::any_of(std::begin(kCommands), std::end(kCommands), [&](const char* k) { return l == k; });
 }
 
@@ -123,7 +120,7 @@ Modelfile Modelfile::parse(std::string_view text) {
       switch (curr) {
         case State::Name: {
           if (!valid_command(buffer)) fail_at(line, kInvalidCommand);
-          const std::string s = lower(buffer);
+          const std::string s = ascii_lower(buffer);
           if (s == "from") {
             cmd.name = "model";
           } else if (s == "parameter") {

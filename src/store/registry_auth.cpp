@@ -4,15 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/ascii_case.h"
+
 namespace ebb::store {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||
@@ -36,12 +32,12 @@ std::string take_token(std::string_view& s) {
 std::optional<Challenge> parse_challenge(std::string_view s) {
   skip_space(s);
   Challenge c;
-  c.scheme = lower(take_token(s));
+  c.scheme = ascii_lower(take_token(s));
   if (c.scheme.empty()) return std::nullopt;
   for (;;) {
     skip_space(s);
     if (s.empty()) break;
-    std::string key = lower(take_token(s));
+    std::string key = ascii_lower(take_token(s));
     skip_space(s);
     // Anything but key=value starts another challenge ("Basic realm=x, Bearer …") or is a
     // token68 value: the first challenge ends here.

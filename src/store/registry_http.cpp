@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/ascii_case.h"
 #include "store/registry_auth.h"
 
 namespace ebb::store {
@@ -12,13 +13,7 @@ namespace {
 
 constexpr int kMaxRedirects = 10;
 
-bool same_origin(const Url& a, const Url& b) {
-  if (a.scheme != b.scheme || a.host.size() != b.host.size()) return false;
-  for (size_t i = 0; i < a.host.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a.host[i])) != std::tolower(static_cast<unsigned char>(b.host[i])))
-      return false;
-  return true;
-}
+bool same_origin(const Url& a, const Url& b) { return a.scheme == b.scheme && ascii_iequal(a.host, b.host); }
 
 bool is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
@@ -95,10 +90,7 @@ std::string registry_error_detail(std::string_view body) {
 
 std::string HttpAnswer::header(const std::string& key) const {
   for (const auto& [k, v] : headers)
-    if (k.size() == key.size() && std::equal(k.begin(), k.end(), key.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        }))
-      return v;
+    if (ascii_iequal(k, key)) return v;
   return "";
 }
 

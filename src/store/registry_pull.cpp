@@ -14,6 +14,7 @@
 #include <memory>
 #include <thread>
 
+#include "common/ascii_case.h"
 #include "store/blob_writer.h"
 #include "store/manifest.h"
 #include "store/registry_client.h"
@@ -364,8 +365,7 @@ void pull_model(const Store& store, const ModelName& name, const RegistryOptions
   std::vector<Layer> unique;
   for (auto& l : blobs) {
     // The digest as registries spell it; the size within reason, since parts are planned from it.
-    l.digest = "sha256:" + blob_file_name(l.digest)->substr(7);
-    for (auto& c : l.digest) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    l.digest = "sha256:" + ascii_lower(blob_file_name(l.digest)->substr(7));
     if (l.size > kMaxBlobSize)
       session.fail("the manifest gives blob " + l.digest + " an implausible size of " + std::to_string(l.size));
     if (std::none_of(unique.begin(), unique.end(), [&](const Layer& u) { return u.digest == l.digest; }))

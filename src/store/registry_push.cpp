@@ -98,10 +98,12 @@ void push_model(const Store& store, const ModelName& name, const RegistryOptions
   if (!stored) throw RegistryError(op + ": the store has no such model");
   if (!stored->manifest) throw RegistryError(op + ": " + stored->error);
   // The bytes as stored, so the registry's manifest digest is the one the store shows.
-  std::ifstream in(stored->manifest_file, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  if (!in) throw RegistryError(op + ": cannot read " + stored->manifest_file.string());
+  std::string bytes;
+  try {
+    bytes = read_manifest_file(stored->manifest_file);
+  } catch (const std::runtime_error& e) {
+    throw RegistryError(op + ": " + e.what());
+  }
   const Manifest& manifest = *stored->manifest;
 
   const Url origin = registry_origin(name, options.insecure);
@@ -124,7 +126,7 @@ void push_model(const Store& store, const ModelName& name, const RegistryOptions
   }
   emit("pushing manifest");
   const std::string media_type = manifest.media_type.empty() ? std::string(media::kManifest) : manifest.media_type;
-  auto put = session.send("PUT", session.at(manifest_target(name)), {}, bytes.str(), media_type);
+  auto put = session.send("PUT", session.at(manifest_target(name)), {}, bytes, media_type);
   if (!put.ok()) session.fail_status(put, "pushing the manifest");
   emit("success");
 }

@@ -2,23 +2,17 @@
 
 #include <cctype>
 
+#include "common/ascii_case.h"
+
 namespace ebb::store {
 
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::optional<Url> parse_url(std::string_view text) {
   const auto sep = text.find("://");
   if (sep == std::string_view::npos) return std::nullopt;
   Url u;
-  u.scheme = lower(text.substr(0, sep));
+  u.scheme = ascii_lower(text.substr(0, sep));
   if (u.scheme != "http" && u.scheme != "https") return std::nullopt;
   std::string_view rest = text.substr(sep + 3);
   const auto slash = rest.find_first_of("/?#");

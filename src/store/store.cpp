@@ -74,6 +74,18 @@ void Store::write_manifest(const ModelName& name, std::string_view bytes) const 
   sync_dir(file.parent_path());
 }
 
+std::string read_manifest_file(const fs::path& file) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(file, ec);
+  if (ec) throw std::runtime_error("cannot read " + file.string() + ": " + ec.message());
+  if (size > kMaxManifestBytes) throw std::runtime_error(file.string() + " is larger than a manifest can be");
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (!in) throw std::runtime_error("cannot read " + file.string());
+  return bytes.str();
+}
+
 std::optional<fs::path> Store::blob_path(std::string_view digest) const {
   auto name = blob_file_name(digest);
   if (!name) return std::nullopt;
@@ -82,21 +94,15 @@ std::optional<fs::path> Store::blob_path(std::string_view digest) const {
 
 StoredModel Store::read(const ModelName& name, const fs::path& file) const {
   StoredModel m{name, file, mtime_ns(file), std::nullopt, {}, {}};
-  std::error_code ec;
-  const uintmax_t size = fs::file_size(file, ec);
-  if (ec || size > kMaxManifestBytes) {
-    m.error = ec ? "cannot read its manifest: " + ec.message() : "its manifest is larger than a manifest can be";
-    return m;
-  }
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (!in) {
-    m.error = "cannot read its manifest";
+  std::string bytes;
+  try {
+    bytes = read_manifest_file(file);
+  } catch (const std::runtime_error& e) {
+    m.error = std::string("cannot read its manifest: ") + e.what();
     return m;
   }
   try {
-    m.manifest = Manifest::parse(bytes.str());
+    m.manifest = Manifest::parse(bytes);
   } catch (const std::invalid_argument& e) {
     m.error = e.what();
     return m;
@@ -110,6 +116,7 @@ StoredModel Store::read(const ModelName& name, const fs::path& file) const {
     return m;
   }
   m.model_blob = *blob_path(model->digest);  // parse() checked the digest
+  std::error_code ec;
   if (m.error.empty() && !fs::is_regular_file(m.model_blob, ec))
     m.error = "its model blob is missing (" + m.model_blob.filename().string() + ")";
   return m;

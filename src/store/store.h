@@ -22,6 +22,9 @@ struct StoredModel {
   std::string error;                 // why it cannot be served; empty when it can
 };
 
+// The bytes of a manifest file, at most a manifest's size (4 MiB). Throws std::runtime_error.
+std::string read_manifest_file(const std::filesystem::path& file);
+
 class Store {
  public:
   explicit Store(std::filesystem::path root) : root_(std::move(root)) {}

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/ascii_case.h"
 #include "common/model_details.h"
 #include "store/blob_writer.h"
 
@@ -17,8 +18,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-constexpr uintmax_t kMaxManifestBytes = 4 << 20;
 
 json layer_json(const Layer& l) {
   json j = {{"mediaType", l.media_type}, {"digest", l.digest}, {"size", l.size}};
@@ -37,15 +36,14 @@ void digests_in_text(std::string_view text, std::set<std::string>& out) {
     bool ok = true;
     for (size_t i = hex; i < hex + 64 && ok; ++i) {
       ok = std::isxdigit(static_cast<unsigned char>(text[i])) != 0;
-      d += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+      d += ascii_lower(text[i]);
     }
     if (ok) out.insert(std::move(d));
   }
 }
 
 std::string lower_digest(std::string_view digest) {
-  std::string d(digest);
-  for (char& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string d = ascii_lower(digest);
   if (d.rfind("sha256-", 0) == 0) d[6] = ':';
   return d;
 }
@@ -54,18 +52,6 @@ std::string lower_digest(std::string_view digest) {
 std::optional<StoredModel> existing(const Store& store, const ModelName& name) { return store.find(name); }
 
 }  // namespace
-
-std::string read_manifest_file(const fs::path& file) {
-  std::error_code ec;
-  const uintmax_t size = fs::file_size(file, ec);
-  if (ec) throw std::runtime_error("cannot read " + file.string() + ": " + ec.message());
-  if (size > kMaxManifestBytes) throw std::runtime_error(file.string() + " is larger than a manifest can be");
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (!in) throw std::runtime_error("cannot read " + file.string());
-  return bytes.str();
-}
 
 std::string manifest_json(const Layer& config, const std::vector<Layer>& layers) {
   json j = {{"schemaVersion", 2}, {"mediaType", media::kManifest}, {"config", layer_json(config)}};

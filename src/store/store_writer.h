@@ -84,7 +84,4 @@ std::string manifest_json(const Layer& config, const std::vector<Layer>& layers)
 // Every digest a manifest names (config and layers).
 std::set<std::string> manifest_digests(const Manifest& m);
 
-// The bytes of a manifest file. Throws std::runtime_error.
-std::string read_manifest_file(const std::filesystem::path& file);
-
 }  // namespace ebb::store
