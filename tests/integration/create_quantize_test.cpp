@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../common/file_bytes.h"
 #include "../common/run_command.h"
 #include "../common/scratch_dir.h"
 #include "common/gguf_reader.h"
@@ -17,13 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 TEST(CreateQuantize, RunsEbbQuantizeAsAChild) {
   const fs::path dir = ebb::test::scratch_dir("ebb-create-q");
   const fs::path f16 = dir / "f16.gguf";
@@ -32,7 +26,7 @@ TEST(CreateQuantize, RunsEbbQuantizeAsAChild) {
       std::string(EBB_BIN) + " synth --out " + f16.string() + " --params 1M --quant f16 --seed 3 >/dev/null 2>&1", &rc);
   ASSERT_EQ(rc, 0);
   StoreWriter w(Store(dir / "models"), false);
-  const std::string bytes = slurp(f16);
+  const std::string bytes = test::file_bytes(f16);
   const std::string digest = "sha256:" + sha256_hex(bytes);
   bool sent = false;
   w.upload_blob(digest, [&](std::string& out) {
@@ -51,7 +45,7 @@ TEST(CreateQuantize, RunsEbbQuantizeAsAChild) {
   EXPECT_EQ(m->error, "");
   const GgufInfo info = read_gguf_header(m->model_blob.string());
   EXPECT_EQ(info.quantization_level(), "Q4_0");
-  EXPECT_EQ(m->manifest->layer(media::kModel)->digest, "sha256:" + sha256_hex(slurp(m->model_blob)));
+  EXPECT_EQ(m->manifest->layer(media::kModel)->digest, "sha256:" + sha256_hex(test::file_bytes(m->model_blob)));
   EXPECT_LT(m->manifest->layer(media::kModel)->size, static_cast<int64_t>(bytes.size()));
 
   std::vector<int64_t> completed;

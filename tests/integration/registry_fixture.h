@@ -22,6 +22,7 @@
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include "../common/file_bytes.h"
 #include "../common/scratch_dir.h"
 #include "common/model_details.h"
 #include "serve_fixture.h"  // wait_until
@@ -34,13 +35,6 @@ namespace ebb::test {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-inline std::string read_file(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 inline std::string random_bytes(size_t n, uint32_t seed) {
   std::mt19937 gen(seed);
@@ -150,7 +144,7 @@ class DockerRegistry {
   bool ready() const { return ready_; }
   int port() const { return port_; }
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::string log() const { return read_file(dir_ / "registry.log"); }
+  std::string log() const { return file_bytes(dir_ / "registry.log"); }
   // Where the registry keeps a blob's bytes.
   fs::path blob_data(const std::string& digest) const {
     const std::string hex = digest.substr(7);

@@ -43,8 +43,8 @@ class RegistryPull : public ::testing::Test {
   static void expect_same_model(const Store& s, const ModelName& n, const FakeModel& m) {
     auto found = s.find(n);
     ASSERT_TRUE(found);
-    EXPECT_EQ(read_file(found->manifest_file), m.manifest);
-    for (const auto& [digest, bytes] : m.blobs) EXPECT_EQ(read_file(*s.blob_path(digest)), bytes) << digest;
+    EXPECT_EQ(file_bytes(found->manifest_file), m.manifest);
+    for (const auto& [digest, bytes] : m.blobs) EXPECT_EQ(file_bytes(*s.blob_path(digest)), bytes) << digest;
   }
   static std::vector<fs::path> partials(const Store& s) {
     std::vector<fs::path> out;
@@ -166,7 +166,7 @@ TEST_F(RegistryPull, CorruptBlobInTheRegistryIsRejected) {
   pushed(n, model);
   const fs::path data = registry_->blob_data(model.model_digest);
   ASSERT_TRUE(fs::exists(data)) << data;
-  std::string bad = read_file(data);
+  std::string bad = file_bytes(data);
   bad[bad.size() / 2] ^= 0x55;
   std::ofstream(data, std::ios::binary | std::ios::trunc) << bad;
 

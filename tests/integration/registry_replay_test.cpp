@@ -145,7 +145,7 @@ TEST_F(RegistryReplay, BasicAuthFromDockerConfig) {
   Store s(scratch_dir("ebb-pull-dst"));
   store::pull_model(s, name(), options_, nullptr);
   ASSERT_TRUE(s.find(name()));
-  EXPECT_EQ(read_file(*s.blob_path(model.model_digest)), model.blobs.at(model.model_digest));
+  EXPECT_EQ(file_bytes(*s.blob_path(model.model_digest)), model.blobs.at(model.model_digest));
   EXPECT_EQ(refused, 1);  // the first request; the login is kept after it
 }
 
@@ -233,7 +233,7 @@ TEST_F(RegistryReplay, TwoPullsShareOneDownload) {
   EXPECT_EQ(errors[1], "");
   EXPECT_TRUE(seen[0] && seen[1]) << "both pulls report the shared download's progress";
   EXPECT_EQ(model_gets, 1) << "the model blob was downloaded more than once";
-  EXPECT_EQ(read_file(*s.blob_path(model.model_digest)), blob);
+  EXPECT_EQ(file_bytes(*s.blob_path(model.model_digest)), blob);
   for (const auto& ev : events) {
     ASSERT_FALSE(ev.empty());
     EXPECT_EQ(ev.back()["status"], "success");
@@ -255,7 +255,7 @@ TEST_F(RegistryReplay, BigBlobsComeInParallelParts) {
       << model.blobs.at(model.model_digest).substr(0, kept);
   store::pull_model(s, name(), options_, nullptr);
   ASSERT_TRUE(s.find(name()));
-  EXPECT_EQ(read_file(*s.blob_path(model.model_digest)), model.blobs.at(model.model_digest));
+  EXPECT_EQ(file_bytes(*s.blob_path(model.model_digest)), model.blobs.at(model.model_digest));
   size_t parts = 0;
   {
     std::lock_guard lock(mu_);
@@ -297,7 +297,7 @@ TEST_F(RegistryReplay, ConnectionCutMidBlobResumesWithRange) {
   }
   store::pull_model(s, name(), options_, nullptr);
   ASSERT_TRUE(s.find(name()));
-  EXPECT_EQ(read_file(*s.blob_path(model.model_digest)), blob);
+  EXPECT_EQ(file_bytes(*s.blob_path(model.model_digest)), blob);
   std::lock_guard lock(mu_);
   EXPECT_NE(std::find(ranges_.begin(), ranges_.end(), "bytes=" + std::to_string(kept) + "-"), ranges_.end());
 }
@@ -401,7 +401,7 @@ TEST_F(RegistryReplay, FailedPartKeepsTheBytesBeforeItForAResume) {
   }
   store::pull_model(s, name(), options_, nullptr);
   ASSERT_TRUE(s.find(name()));
-  EXPECT_EQ(read_file(*s.blob_path(model.model_digest)), blob);
+  EXPECT_EQ(file_bytes(*s.blob_path(model.model_digest)), blob);
   EXPECT_EQ(requested(blob.size()), blob.size() - 2 * part);
 }
 

@@ -14,7 +14,7 @@ class StoreApi : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new fs::path(scratch_dir("ebb-test-store-api"));
-    gguf_ = new std::string(read_file(models_dir() / "tiny.gguf"));
+    gguf_ = new std::string(file_bytes(models_dir() / "tiny.gguf"));
     digest_ = new std::string("sha256:" + sha256_hex(*gguf_));
     server_ = new Server({"--device-memory", "8GiB"}, *dir_);
   }
@@ -123,7 +123,7 @@ TEST_F(StoreApi, PushToARealRegistryDeleteAndPullBack) {
   create("me/ship:v1", {{"template", "{{ .Prompt }}"}});
   ASSERT_EQ(server_->post("/api/copy", {{"source", "me/ship:v1"}, {"destination", name}}).first, 200);
   const auto manifest_file = *dir_ / "manifests" / registry.host() / "me/shipped/v1";
-  const std::string manifest = read_file(manifest_file);
+  const std::string manifest = file_bytes(manifest_file);
   ASSERT_FALSE(manifest.empty());
 
   const auto pushed = server_->stream("/api/push", {{"model", name}, {"insecure", true}});
@@ -143,8 +143,8 @@ TEST_F(StoreApi, PushToARealRegistryDeleteAndPullBack) {
     if (l.value("digest", "") == *digest_ && l.value("completed", 0) == static_cast<int64_t>(gguf_->size()))
       reported_model = true;
   EXPECT_TRUE(reported_model);
-  EXPECT_EQ(read_file(manifest_file), manifest);
-  EXPECT_EQ(read_file(*dir_ / "blobs" / ("sha256-" + digest_->substr(7))), *gguf_);
+  EXPECT_EQ(file_bytes(manifest_file), manifest);
+  EXPECT_EQ(file_bytes(*dir_ / "blobs" / ("sha256-" + digest_->substr(7))), *gguf_);
   EXPECT_EQ(generate(name)["eval_count"], 2);
 
   // Clear errors: a model the registry lacks, a registry that is not there, a bad name.
@@ -212,7 +212,7 @@ TEST(StoreCli, CreateCopyRemoveFromTheCommandLine) {
   const std::string imported =
       run_capture(std::string(EBB_BIN) + " import --from-ollama " + dir.string() + " --models " + copy.string());
   EXPECT_NE(imported.find("1 imported"), std::string::npos) << imported;
-  const std::string blob = "blobs/sha256-" + sha256_hex(read_file(work / "weights.gguf"));
+  const std::string blob = "blobs/sha256-" + sha256_hex(file_bytes(work / "weights.gguf"));
   struct stat a {
   }, b{};
   ASSERT_EQ(::stat((dir / blob).c_str(), &a), 0);

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../common/file_bytes.h"
 #include "common/model_details.h"
 #include "serve_fixture.h"
 #include "store/manifest.h"
@@ -11,13 +12,6 @@
 
 namespace ebb::test {
 namespace {
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 // Writes `layers` (type, bytes) as blobs and a manifest for `name`; returns the manifest's bytes.
 std::string add_model(const fs::path& root, const std::string& name,
@@ -44,7 +38,7 @@ class StoreServe : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const fs::path dir = scratch_dir("ebb-test-store");
-    gguf_ = new std::string(read_file(models_dir() / "tiny.gguf"));
+    gguf_ = new std::string(file_bytes(models_dir() / "tiny.gguf"));
     fs::copy_file(models_dir() / "tiny.gguf", dir / "loose.gguf");
     manifest_ =
         new std::string(add_model(dir, "me/tiny:v1",

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../common/file_bytes.h"
 #include "../common/scratch_dir.h"
 #include "common/model_details.h"
 #include "store/create.h"
@@ -16,13 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 const Quantizer kNoQuantizer = [](const fs::path&, const fs::path&, const std::string&,
                                   const std::function<void(int, int)>&) { FAIL() << "quantizer called"; };
@@ -49,7 +43,7 @@ struct Fixture {
     EXPECT_EQ(m->error, "") << name;
     return *m->manifest;
   }
-  std::string blob(const Layer* l) { return l ? slurp(*w.store().blob_path(l->digest)) : "(no layer)"; }
+  std::string blob(const Layer* l) { return l ? test::file_bytes(*w.store().blob_path(l->digest)) : "(no layer)"; }
   std::vector<std::string> statuses() {
     std::vector<std::string> s;
     for (const auto& e : events) s.push_back(e.value("status", ""));
@@ -173,7 +167,7 @@ TEST(Create, AModelfileMakesTheSameManifestAsItsJsonForm) {
       "LICENSE MIT\n");
   const auto files = modelfile_local_files(mf, dir);
   ASSERT_EQ(files, std::vector<fs::path>{dir / "m.gguf"});
-  const std::string digest = f.upload(slurp(files[0]));
+  const std::string digest = f.upload(test::file_bytes(files[0]));
   const CreateRequest req = create_request(mf, dir, {{files[0], digest}}, "me/from-modelfile");
   EXPECT_EQ(req.parameters, (json{{"temperature", 0.25f}, {"num_ctx", 1024}, {"stop", {"<|a|>", "<|b|>"}}}));
   create_model(f.w, req, kNoQuantizer, f.progress);
@@ -189,7 +183,7 @@ TEST(Create, AModelfileMakesTheSameManifestAsItsJsonForm) {
   const auto b = f.w.store().find(ModelName::parse("me/from-json"));
   ASSERT_TRUE(a && b);
   EXPECT_EQ(a->manifest->layers.size(), 6u);
-  EXPECT_EQ(slurp(a->manifest_file), slurp(b->manifest_file));
+  EXPECT_EQ(test::file_bytes(a->manifest_file), test::file_bytes(b->manifest_file));
 }
 
 TEST(Create, AModelfileFromAModelName) {
@@ -229,7 +223,7 @@ TEST(Create, QuantizesThroughTheQuantizer) {
   std::string asked;
   const Quantizer fake = [&](const fs::path& in, const fs::path& out, const std::string& type,
                              const std::function<void(int, int)>& progress) {
-    EXPECT_EQ(slurp(in), f16);
+    EXPECT_EQ(test::file_bytes(in), f16);
     EXPECT_EQ(out.parent_path(), f.root / "blobs");
     asked = type;
     progress(1, 2);

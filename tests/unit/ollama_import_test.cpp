@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../common/file_bytes.h"
 #include "../common/scratch_dir.h"
 #include "common/model_details.h"
 #include "store/ollama_import.h"
@@ -15,13 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 ino_t inode(const fs::path& p) {
   struct stat st {};
@@ -72,7 +66,7 @@ TEST(OllamaImport, HardlinksBlobsAndCopiesManifests) {
     const auto a = Store(from).find(ModelName::parse(name));
     const auto b = w.store().find(ModelName::parse(name));
     ASSERT_TRUE(a && b) << name;
-    EXPECT_EQ(slurp(b->manifest_file), slurp(a->manifest_file));
+    EXPECT_EQ(test::file_bytes(b->manifest_file), test::file_bytes(a->manifest_file));
     EXPECT_EQ(b->error, "");
   }
   EXPECT_FALSE(w.store().find(ModelName::parse("me/lost:v1")));
@@ -107,7 +101,7 @@ TEST(OllamaImport, CopiesAndVerifiesAcrossFilesystems) {
       << r.skipped[1];
   EXPECT_EQ(r.blobs_linked, 0);
   EXPECT_GE(r.blobs_copied, 3);
-  EXPECT_EQ(slurp(blob(to, "shared gguf")), "shared gguf");
+  EXPECT_EQ(test::file_bytes(blob(to, "shared gguf")), "shared gguf");
   EXPECT_NE(inode(blob(to, "shared gguf")), 0u);
   EXPECT_FALSE(fs::exists(blob(to, "S")));
   EXPECT_FALSE(fs::exists(to / "blobs" / ("sha256-" + sha256_hex("S") + "-partial")));

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../common/file_bytes.h"
 #include "../common/scratch_dir.h"
 #include "common/model_details.h"
 #include "store/store_writer.h"
@@ -13,13 +14,6 @@ namespace ebb::store {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 fs::path blob_file(const fs::path& root, const std::string& bytes) {
   return root / "blobs" / ("sha256-" + sha256_hex(bytes));
@@ -53,7 +47,7 @@ TEST(StoreWriter, WritesASmallBlobOnceByItsDigest) {
   EXPECT_EQ(first.layer.media_type, media::kTemplate);
   EXPECT_EQ(first.layer.digest, "sha256:" + sha256_hex("{{ .Prompt }}"));
   EXPECT_EQ(first.layer.size, 13);
-  EXPECT_EQ(slurp(blob_file(root, "{{ .Prompt }}")), "{{ .Prompt }}");
+  EXPECT_EQ(test::file_bytes(blob_file(root, "{{ .Prompt }}")), "{{ .Prompt }}");
   EXPECT_TRUE(w.write_blob("{{ .Prompt }}", media::kTemplate).existed);
   EXPECT_TRUE(w.has_blob(first.layer.digest));
   EXPECT_FALSE(w.has_blob("sha256:" + sha256_hex("other")));
@@ -80,7 +74,7 @@ TEST(StoreWriter, UploadsABlobAndRefusesAMismatch) {
   const std::string bytes = "some GGUF bytes, in chunks";
   const std::string digest = "sha256:" + sha256_hex(bytes);
   EXPECT_TRUE(w.upload_blob(digest, body(bytes)));
-  EXPECT_EQ(slurp(blob_file(root, bytes)), bytes);
+  EXPECT_EQ(test::file_bytes(blob_file(root, bytes)), bytes);
   EXPECT_FALSE(w.upload_blob(digest, [](std::string&) -> bool { throw std::logic_error("body read again"); }));
 
   const std::string other = "sha256:" + sha256_hex("what was promised");
@@ -115,7 +109,7 @@ TEST(StoreWriter, CopiesAManifestUnderANewName) {
   const auto src = w.store().find(ModelName::parse("base"));
   const auto dst = w.store().find(ModelName::parse("me/copy:v2"));
   ASSERT_TRUE(src && dst);
-  EXPECT_EQ(slurp(dst->manifest_file), slurp(src->manifest_file));
+  EXPECT_EQ(test::file_bytes(dst->manifest_file), test::file_bytes(src->manifest_file));
   EXPECT_EQ(dst->error, "");
 
   try {
