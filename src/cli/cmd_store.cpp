@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "cli/http_client.h"
+#include "common/human_format.h"
 #include "store/create.h"
 #include "store/modelfile.h"
 #include "store/ollama_import.h"
@@ -25,17 +26,6 @@ namespace {
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
-
-std::string human(int64_t bytes) {
-  char buf[32];
-  if (bytes >= 1'000'000'000)
-    std::snprintf(buf, sizeof buf, "%.1f GB", bytes / 1e9);
-  else if (bytes >= 1'000'000)
-    std::snprintf(buf, sizeof buf, "%.0f MB", bytes / 1e6);
-  else
-    std::snprintf(buf, sizeof buf, "%.0f KB", bytes / 1e3);
-  return buf;
-}
 
 // Ollama's progress output: one line per status; a layer's line ("pulling 1a2b3c4d5e6f: 45% …")
 // redrawn in place on a terminal, printed when done otherwise.
@@ -47,8 +37,9 @@ class ProgressPrinter {
     if (total > 0) {
       const int pct = static_cast<int>(completed * 100 / total);
       const int filled = pct / 5;
-      const std::string line =
-          status + ": " + std::to_string(pct) + "% ▕" + bar(filled) + "▏ " + human(completed) + "/" + human(total);
+      const std::string line = status + ": " + std::to_string(pct) + "% ▕" + bar(filled) + "▏ " +
+                               human_bytes(static_cast<uint64_t>(completed)) + "/" +
+                               human_bytes(static_cast<uint64_t>(total));
       if (tty_) {
         if (status != current_) end_line();
         std::cout << "\r" << line << "\x1b[K" << std::flush;
@@ -109,7 +100,7 @@ void upload_blob(const ClientAddress& address, const fs::path& file, const std::
   if (auto r = cli.Head(path.c_str()); r && r->status == 200) return;
   const uint64_t size = fs::file_size(file);
   auto in = std::make_shared<std::ifstream>(file, std::ios::binary);
-  std::cout << "copying file " << digest << " (" << human(static_cast<int64_t>(size)) << ")" << std::endl;
+  std::cout << "copying file " << digest << " (" << human_bytes(size) << ")" << std::endl;
   auto r = cli.Post(
       path.c_str(), size,
       [in](size_t offset, size_t length, httplib::DataSink& sink) {
@@ -171,8 +162,9 @@ void create(const CreateArgs& a) {
     post_ndjson(address, "/api/create", body, std::ref(print));
   }
   if (!a.quantize.empty())
-    std::cout << "size: " << human(before) << " before, " << human(model_size(address, a.model)) << " after "
-              << a.quantize << std::endl;
+    std::cout << "size: " << human_bytes(static_cast<uint64_t>(before)) << " before, "
+              << human_bytes(static_cast<uint64_t>(model_size(address, a.model))) << " after " << a.quantize
+              << std::endl;
 }
 
 void stream_job(const std::string& host, const std::string& path, const json& body) {
