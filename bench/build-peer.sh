@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the peer: llama-server and llama-bench from the same pinned, patched llama.cpp that ebb links,
+# Build the peer: llama-server, llama-bench and llama-quantize from the same pinned, patched llama.cpp that ebb links,
 # with the same CPU flags as scripts/llama-deps.sh, into a separate build dir. Idempotent (stamp file).
 # Prints the directory holding the peer binaries on its last line.
 # Usage: bench/build-peer.sh
@@ -16,7 +16,7 @@ if [[ ! -f "$SRC/.ebb-patched" ]]; then
 fi
 
 CPU_FLAGS=$("$(dirname "$0")/../scripts/cpu-flags.sh")  # the same instruction sets as ebb's build
-if [[ ! -f "$STAMP" || "$(<"$STAMP")" != "$CPU_FLAGS" ]]; then
+if [[ ! -f "$STAMP" || "$(<"$STAMP")" != "$CPU_FLAGS" || ! -x "$BUILD/bin/llama-quantize" ]]; then
   launcher=()
   command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   # LLAMA_SUBPROCESS=ON: needed for llama-server's router mode (--models-max).
@@ -27,7 +27,7 @@ if [[ ! -f "$STAMP" || "$(<"$STAMP")" != "$CPU_FLAGS" ]]; then
     -DLLAMA_SUBPROCESS=ON \
     $CPU_FLAGS >"$CACHE/peer-configure.log" 2>&1 \
     || { tail -30 "$CACHE/peer-configure.log" >&2; exit 1; }
-  cmake --build "$BUILD" --target llama-server llama-bench -j"$(nproc)" >"$CACHE/peer-build.log" 2>&1 \
+  cmake --build "$BUILD" --target llama-server llama-bench llama-quantize -j"$(nproc)" >"$CACHE/peer-build.log" 2>&1 \
     || { tail -30 "$CACHE/peer-build.log" >&2; exit 1; }
   echo "$CPU_FLAGS" >"$STAMP"
 fi

@@ -6,6 +6,7 @@
 
 #include <mutex>
 
+#include "api/create_footprint.h"
 #include "api/http_util.h"
 #include "api/progress_stream.h"
 #include "api/server.h"
@@ -109,9 +110,21 @@ void create_route(const httplib::Request& req, httplib::Response& res, ServerCon
     return send_error(res, 400, e.what());
   }
   serve_progress(res, stream, [ctx, r](const ProgressFn& progress, const CancelledFn&) {
+    std::filesystem::path source;  // the GGUF the quantizer read
+    store::Quantizer quantize = [&source, inner = store::quantize_with_ebb(ctx.exe)](
+                                    const auto& in, const auto& out, const auto& type, const auto& report) {
+      source = in;
+      inner(in, out, type, report);
+    };
+    // A quantizing create reports the footprint before and after, ahead of its "success".
+    auto report = [&](const json& p) {
+      if (!source.empty() && p.value("status", "") == "success")
+        if (auto fp = quantize_footprint(ctx, r.model, source, r.quantize)) progress(*fp);
+      progress(p);
+    };
     mapped([&] {
       std::lock_guard lk(store_mutex());
-      store::create_model(writer(ctx), r, store::quantize_with_ebb(ctx.exe), progress);
+      store::create_model(writer(ctx), r, quantize, report);
     });
     ctx.registry.refresh();
   });

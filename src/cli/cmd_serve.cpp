@@ -22,7 +22,7 @@ namespace ebb::cli {
 namespace {
 
 struct ServeArgs {
-  std::string host, models, config, device_memory, headroom, kv_disk;
+  std::string host, models, config, device_memory, headroom, kv_disk, runner_timeout;
   bool models_read_only = false;
 };
 
@@ -90,6 +90,16 @@ int serve(const ServeArgs& a) {
                                                             : memory::KeepAlive::after(cfg.memory.keep_alive.duration);
   mc.timers.host_keep = cfg.memory.host_keep;
   mc.queue_timeout = cfg.memory.queue_timeout;
+  const char* runner_timeout_env = std::getenv("EBB_RUNNER_TIMEOUT");
+  const std::string runner_timeout = !a.runner_timeout.empty() ? a.runner_timeout
+                                     : runner_timeout_env      ? runner_timeout_env
+                                                               : "";
+  try {
+    mc.runner_timeout =
+        runner_timeout.empty() ? cfg.server.runner_timeout : checked_runner_timeout(parse_duration(runner_timeout));
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error("runner timeout '" + runner_timeout + "': " + e.what());
+  }
   mc.queue_capacity = cfg.memory.queue_capacity;
   mc.kv_disk = !a.kv_disk.empty() ? a.kv_disk : cfg.memory.kv_disk;
   mc.kv_disk_budget = cfg.memory.kv_disk_budget;
@@ -145,6 +155,9 @@ void add_serve_command(CLI::App& root) {
                   "device total, e.g. 8GiB: emulates a GPU of that size on a CPU, caps a real GPU");
   cmd->add_option("--headroom", a->headroom, "device headroom, e.g. 20% or 2GiB");
   cmd->add_option("--kv-disk", a->kv_disk, "spill KV snapshots to this directory; they also survive a restart");
+  cmd->add_option("--runner-timeout", a->runner_timeout,
+                  "kill a runner that makes no progress for this long with requests in flight, e.g. 60s; 0: never "
+                  "(env EBB_RUNNER_TIMEOUT)");
   cmd->callback([a] {
     try {
       std::exit(serve(*a));

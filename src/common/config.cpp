@@ -161,13 +161,20 @@ class ConfigReader {
 
   void read_server(const toml::node& node, ServerConfig& server) {
     const toml::table& t = table(node, "server");
-    check_keys(t, "server", {"host", "models", "models_read_only"});
+    check_keys(t, "server", {"host", "models", "models_read_only", "runner_timeout"});
     if (const auto* n = t.get("host")) server.host = host_port(*n, "server.host");
     if (const auto* n = t.get("models")) {
       server.models = string(*n, "server.models");
       if (server.models.empty()) fail(*n, "server.models", "must not be empty");
     }
     if (const auto* n = t.get("models_read_only")) server.models_read_only = boolean(*n, "server.models_read_only");
+    if (const auto* n = t.get("runner_timeout")) {
+      try {
+        server.runner_timeout = checked_runner_timeout(duration(*n, "server.runner_timeout"));
+      } catch (const std::invalid_argument& e) {
+        fail(*n, "server.runner_timeout", e.what());
+      }
+    }
   }
 
   void read_memory(const toml::node& node, MemoryConfig& memory) {
@@ -401,6 +408,11 @@ std::filesystem::path resolve_model_path(const ModelConfig& model, const std::fi
   const std::filesystem::path p(model.path);
   if (p.is_absolute() || models_dir.empty()) return p;
   return models_dir / p;
+}
+
+std::chrono::milliseconds checked_runner_timeout(std::chrono::milliseconds t) {
+  if (t.count() != 0 && t < std::chrono::seconds(1)) throw std::invalid_argument("must be 0 (never) or at least 1s");
+  return t;
 }
 
 }  // namespace ebb

@@ -54,7 +54,13 @@ struct ServerConfig {
   std::string models;             // models directory, "" = not set; load_config_file makes a relative one
                                   // relative to the config file's directory
   bool models_read_only = false;  // pull, create, copy, delete and push's writes are refused
+  // A runner with requests in flight that sends nothing (no token, no finished batch) for this
+  // long is killed and its requests fail. 0: never. Otherwise at least 1 s.
+  std::chrono::milliseconds runner_timeout = std::chrono::seconds(60);
 };
+
+// runner_timeout's rule: 0 or at least 1 s. Throws std::invalid_argument.
+std::chrono::milliseconds checked_runner_timeout(std::chrono::milliseconds t);
 
 struct MemoryConfig {
   Headroom headroom{true, 20};

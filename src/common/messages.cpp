@@ -30,6 +30,7 @@ constexpr std::array<std::pair<Msg, std::string_view>, static_cast<size_t>(Msg::
     {Msg::KvReleased, "kv_released"},
     {Msg::Calibrated, "calibrated"},
     {Msg::GpuReady, "gpu_ready"},
+    {Msg::Progress, "progress"},
     {Msg::Stats, "stats"},
 }};
 

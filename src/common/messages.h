@@ -36,6 +36,7 @@ enum class Msg {
   KvReleased,
   Calibrated,
   GpuReady,
+  Progress,  // a busy runner finished a batch but had nothing else to say (the supervisor's watchdog)
   // both ways: the request and its answer share the name
   Stats,
   Unknown,

@@ -21,11 +21,18 @@ void Outbox::flush() {
   if (out_.empty()) return;
   proto::write_all(fd_, out_);
   out_.clear();
+  last_write_ = std::chrono::steady_clock::now();
+}
+
+void Outbox::progress_if_quiet(std::chrono::milliseconds quiet) {
+  if (out_.empty() && std::chrono::steady_clock::now() - last_write_ >= quiet)
+    send({{"type", type_name(Msg::Progress)}});
 }
 
 void Outbox::send_shared(const SharedBlob& blob) {
   flush();
   proto::send_shared(fd_, blob);
+  last_write_ = std::chrono::steady_clock::now();
 }
 
 void Outbox::error(uint64_t id, const std::string& message, int status) {

@@ -2,6 +2,7 @@
 // The runner's side of the socket, outgoing: JSON frames are queued and written once per
 // scheduling step (flush), so 32 slots' tokens cost one syscall and one wake-up of the
 // supervisor's reader, not 32.
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -18,6 +19,9 @@ class Outbox {
 
   void send(const nlohmann::json& m);  // queued; written at flush, or once 256 KiB are queued
   void flush();
+  // Queues a "progress" message when nothing was written for `quiet`: a busy runner that is
+  // prefilling a long prompt shows the supervisor's watchdog that it still moves.
+  void progress_if_quiet(std::chrono::milliseconds quiet);
   // A shared-memory frame, after everything queued (it belongs to the JSON frame sent before it).
   void send_shared(const SharedBlob& blob);
 
@@ -29,6 +33,7 @@ class Outbox {
  private:
   int fd_;
   std::string out_;
+  std::chrono::steady_clock::time_point last_write_ = std::chrono::steady_clock::now();
 };
 
 // The wire name of a message type, for a reply's "type".

@@ -35,6 +35,9 @@ using proto::Msg;
 
 // How long a step waits for the supervisor's answer to want_snapshot.
 constexpr int kSnapshotAnswerWaitMs = 5;
+// A busy runner that wrote nothing for this long says "progress" after its next batch, well inside
+// the supervisor's runner_timeout (1 s at the least).
+constexpr std::chrono::milliseconds kProgressEvery{250};
 
 json process_json() { return to_json(read_process_memory()); }
 
@@ -72,6 +75,7 @@ class Runner {
       if (busy()) {
         embeddings_step(*sv_);
         generation_step(*sv_);
+        out_.progress_if_quiet(kProgressEvery);  // a batch finished, maybe only a prompt's chunk
       }
     }
   }

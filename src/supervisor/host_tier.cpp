@@ -35,11 +35,19 @@ HostTier::Result HostTier::lock(const std::string& model, const std::string& pat
   if (addr == MAP_FAILED) return {false, false, 0, std::string("mmap: ") + std::strerror(errno)};
   r.mapped = true;
   r.locked = ::mlock(addr, r.bytes) == 0;
+  std::lock_guard lk(mu_);
   if (!r.locked) {
     r.error = std::string("mlock: ") + std::strerror(errno);
-    spdlog::warn("host tier: could not lock '{}' ({}); pages stay mapped but may be evicted", model, r.error);
+    if (lock_refused_.empty()) {
+      lock_refused_ = r.error;
+      spdlog::warn(
+          "host tier: mlock refused ({}; raise RLIMIT_MEMLOCK or grant CAP_IPC_LOCK): model files stay in "
+          "the page cache, whose pages may be evicted. Said once per start.",
+          r.error);
+    } else {
+      spdlog::debug("host tier: could not lock '{}' ({})", model, r.error);
+    }
   }
-  std::lock_guard lk(mu_);
   maps_[model] = {addr, r.bytes, r.locked};
   return r;
 }
@@ -55,6 +63,11 @@ void HostTier::unlock(const std::string& model) {
   }
   if (m.locked) ::munlock(m.addr, m.bytes);
   ::munmap(m.addr, m.bytes);
+}
+
+std::string HostTier::lock_refused() const {
+  std::lock_guard lk(mu_);
+  return lock_refused_;
 }
 
 bool HostTier::holds(const std::string& model) const {

@@ -1,7 +1,8 @@
 #pragma once
 // The host tier: model files mapped and locked in RAM by the supervisor (mmap + mlock), so a
-// runner that maps the same file later finds every page resident. An mlock failure is reported
-// (the file stays mapped, pages may be evicted), never fatal.
+// runner that maps the same file later finds every page resident. An mlock failure (a small
+// RLIMIT_MEMLOCK without CAP_IPC_LOCK) is never fatal: the file stays mapped in the page cache,
+// whose pages may be evicted; it is logged once per start, not per model, and reported.
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -21,6 +22,8 @@ class HostTier {
   Result lock(const std::string& model, const std::string& path);
   void unlock(const std::string& model);
   bool holds(const std::string& model) const;
+  // Why mlock was refused, the first time it was ("" while every lock has succeeded).
+  std::string lock_refused() const;
   uint64_t locked_bytes() const;
   uint64_t mapped_bytes() const;
 
@@ -32,6 +35,7 @@ class HostTier {
   };
   mutable std::mutex mu_;
   std::map<std::string, Mapping> maps_;
+  std::string lock_refused_;  // guarded by mu_
 };
 
 }  // namespace ebb::supervisor

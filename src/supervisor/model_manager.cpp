@@ -28,8 +28,9 @@ mem::Policy to_memory(ModelPolicy p) {
 // The real seams: `exe runner` children and `exe runner --measure` dry runs.
 void default_seams(ModelManager::Config& cfg, FootprintProbe& probe) {
   if (!cfg.spawn_runner)
-    cfg.spawn_runner = [exe = cfg.exe](Runner::ExitCallback on_exit, Runner::SnapshotHooks hooks) {
-      return std::shared_ptr<Runner>(RunnerProcess::spawn(exe, std::move(on_exit), std::move(hooks)));
+    cfg.spawn_runner = [exe = cfg.exe, timeout = cfg.runner_timeout](Runner::ExitCallback on_exit,
+                                                                     Runner::SnapshotHooks hooks) {
+      return std::shared_ptr<Runner>(RunnerProcess::spawn(exe, std::move(on_exit), std::move(hooks), timeout));
     };
   if (!cfg.measure_footprint)
     cfg.measure_footprint = [&probe](const LoadRequest& load, const std::string& identity) {
@@ -73,8 +74,30 @@ ModelManager::Instance& ModelManager::instance_for(const ModelEntry& entry) {
     slot = std::make_unique<Instance>();
     machine_.add(entry.name, to_memory(entry.settings.policy), entry.file_size);
   }
-  if (!slot->runner) slot->entry = entry;  // pick up a changed file only while nothing runs it
+  if (!slot->runner && !same_file(slot->entry, entry)) {
+    // A changed file is picked up only while nothing runs it; the host tier's pages of the old
+    // one go (a KV snapshot is keyed to its file's size and mtime, so none of the old ones match).
+    const bool parked = host_.holds(entry.name);
+    slot->entry = entry;
+    if (parked) {
+      spdlog::warn("model '{}': its file {} changed on disk; the host tier lets the old one go", entry.name,
+                   entry.path);
+      feed(mem::UnloadRequested{entry.name, true});
+    }
+  }
   return *slot;
+}
+
+void ModelManager::drop_changed_file(Lock& lk, const ModelEntry& entry) {
+  auto out = feed(mem::UnloadRequested{entry.name, true});
+  if (!out.ok()) {
+    spdlog::warn("model '{}': its file {} changed on disk; serving the loaded copy until it can be unloaded ({})",
+                 entry.name, entry.path, out.message);
+    return;
+  }
+  spdlog::warn("model '{}': its file {} changed on disk; unloaded the old one", entry.name, entry.path);
+  wait_settled(lk, entry.name, std::chrono::seconds(30));
+  instance_for(entry);
 }
 
 void ModelManager::release(const std::string& name, std::optional<KeepAlive> ka) {

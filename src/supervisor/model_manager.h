@@ -82,6 +82,7 @@ class ModelManager {
     uint64_t snapshot_budget = 0;
     std::chrono::milliseconds load_timeout{std::chrono::minutes(5)};
     std::chrono::milliseconds queue_timeout{std::chrono::seconds(60)};
+    std::chrono::milliseconds runner_timeout{std::chrono::seconds(60)};  // 0: no watchdog (RunnerProcess::spawn)
     size_t queue_capacity = 64;
     std::string kv_disk;  // spill snapshots here (empty: RAM only)
     uint64_t kv_disk_budget = 0;
@@ -153,6 +154,10 @@ class ModelManager {
   nlohmann::json release_kv(const ModelEntry& entry);
   nlohmann::json pin(const ModelEntry& entry, bool pinned);
 
+  // The footprint a load of `entry` with `ctx` would reserve (dry run, baseline included),
+  // reserving and loading nothing: create --quantize reports it. Throws LoadError.
+  memory::Footprint dry_run(const ModelEntry& entry, const ContextOptions& ctx);
+
   // Resident models: checked against the budget as a set, then loaded. Throws with the numbers.
   void start_residents(const std::vector<ModelEntry>& residents);
 
@@ -183,6 +188,10 @@ class ModelManager {
   // model_manager.cpp: events, instances, admin operations.
   void release(const std::string& name, std::optional<KeepAlive> ka);
   Instance& instance_for(const ModelEntry& entry);
+  // The model's file changed on disk while a runner holds the old one: unloads it to cold (the
+  // host tier lets the old pages go too), so the next load maps the new file. A busy, pinned or
+  // resident model keeps serving its loaded copy until it can be unloaded.
+  void drop_changed_file(Lock& lk, const ModelEntry& entry);
   memory::Outcome feed(const memory::Event& e);
   bool wait_settled(Lock& lk, const std::string& name, std::chrono::milliseconds timeout);
   memory::SnapshotKey snapshot_key(const Instance& inst) const;

@@ -1,6 +1,7 @@
 // ModelManager::acquire: asks memory::next_admission for the next step and carries it out, until
 // it can hand out a lease or must give up. Blocking calls (dry runs, loads) run unlocked().
 #include <algorithm>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -40,11 +41,22 @@ std::string load_failed(const std::string& name, const std::string& why) {
 
 }  // namespace
 
+mem::Footprint ModelManager::dry_run(const ModelEntry& entry, const ContextOptions& ctx) {
+  if (!entry.info) throw LoadError(load_failed(entry.name, entry.error));
+  Instance inst;  // not in instances_: nothing here is reserved or loaded
+  inst.entry = entry;
+  Lock lk(mu_);
+  return measure(lk, inst, wanted_context(entry, ctx), ctx).footprint;
+}
+
 ModelManager::Lease ModelManager::acquire(const ModelEntry& entry, const ContextOptions& ctx,
                                           std::optional<KeepAlive> ka, const std::function<bool()>& client_gone) {
   if (!entry.info) throw LoadError(load_failed(entry.name, entry.error));
   Lock lk(mu_);
   if (stopping_) throw unavailable("server is shutting down");
+  if (auto it = instances_.find(entry.name);
+      it != instances_.end() && it->second->runner && !same_file(it->second->entry, entry))
+    drop_changed_file(lk, entry);
   Instance& inst = instance_for(entry);
   Admitting a{entry.name, wanted_context(entry, ctx), Clock::now() + cfg_.queue_timeout, ctx, client_gone};
   feed(mem::RequestArrived{a.name});
@@ -166,6 +178,11 @@ void ModelManager::start_load(Lock& lk, Admitting& a, Instance& inst, const Meas
   ReadyReport ready;
   std::string error;
   try {
+    // A runner never maps a file other than the one measured and checked (a missing one the
+    // runner reports itself).
+    std::error_code ec;
+    if (!warm && std::filesystem::exists(inst.entry.path, ec) && changed_on_disk(inst.entry))
+      throw std::runtime_error("its file " + inst.entry.path + " changed on disk while the load was prepared");
     if (!warm) inst.runner = runner = runner_for(inst);
   } catch (const std::exception& e) {
     error = e.what();

@@ -108,6 +108,9 @@ json ModelManager::memory() {
            {{"budget", cfg_.host_budget},
             {"locked", host_.locked_bytes()},
             {"mapped", host_.mapped_bytes()},
+            // false once mlock was refused: the tier is the page cache then, not locked RAM
+            {"locking", host_.lock_refused().empty()},
+            {"lock_error", host_.lock_refused()},
             {"models", host_models}}},
           {"snapshots",
            {{"budget", snapshots_.budget()},

@@ -19,11 +19,20 @@ std::string ModelRegistry::normalize(const std::string& name) {
   return name;
 }
 
+bool changed_on_disk(const ModelEntry& e) {
+  struct stat st {};
+  if (::stat(e.path.c_str(), &st) != 0) return e.info.has_value() || e.file_size != 0;
+  const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return e.file_size != static_cast<uint64_t>(st.st_size) || e.mtime_ns != mtime;
+}
+
 void ModelRegistry::read_header(ModelEntry& e) {
   struct stat st {};
   if (::stat(e.path.c_str(), &st) != 0) {
     e.info.reset();
-    e.error = "file not found: " + e.path;
+    e.error = "its file " + e.path + " is missing (deleted or moved)";
+    e.file_size = 0;
+    e.mtime_ns = 0;
     return;
   }
   e.file_size = static_cast<uint64_t>(st.st_size);
@@ -137,6 +146,9 @@ std::optional<ModelEntry> ModelRegistry::find(const std::string& raw) {
   if (it == entries_.end()) {
     refresh_locked();
     it = entries_.find(name);
+  } else if (changed_on_disk(it->second)) {
+    spdlog::info("model '{}': its file {} changed on disk; reading it again", name, it->second.path);
+    read_header(it->second);
   }
   if (it == entries_.end()) {
     // A stored model by any spelling of its name: full, with its default parts, in another case.

@@ -43,6 +43,15 @@ struct ModelEntry {
   std::optional<StoredModelInfo> stored;  // set for a model from the store
 };
 
+// The same file as far as size and mtime tell: what a model's runner, host-tier pages and KV
+// snapshots were made from.
+inline bool same_file(const ModelEntry& a, const ModelEntry& b) {
+  return a.path == b.path && a.file_size == b.file_size && a.mtime_ns == b.mtime_ns;
+}
+
+// Whether the file at e.path is no longer the one `e` describes (another size or mtime, or gone).
+bool changed_on_disk(const ModelEntry& e);
+
 class ModelRegistry {
  public:
   explicit ModelRegistry(std::string models_dir) : dir_(std::move(models_dir)), store_(dir_) {}
@@ -51,7 +60,9 @@ class ModelRegistry {
   void add_configured(ModelEntry e);
   // Rescans the directory; re-reads headers only of files whose size or mtime changed.
   void refresh();
-  // Looks a model up by name ("m", "m:latest"); refreshes once when not found.
+  // Looks a model up by name ("m", "m:latest"); refreshes once when not found. A found model's
+  // file is checked by size and mtime: a changed one has its header read (and checked) again, a
+  // deleted one becomes unusable, saying so.
   std::optional<ModelEntry> find(const std::string& name);
   std::vector<ModelEntry> list();
   const std::string& dir() const { return dir_; }

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -24,9 +25,20 @@ namespace {
 
 std::string seconds_text(Runner::Timeout t) { return std::to_string(t.count() / 1000) + " s"; }
 
+int64_t steady_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
+// "60 s", "1.5 s": runner_timeout as the error names it.
+std::string duration_text(Runner::Timeout t) {
+  if (t.count() % 1000 == 0) return seconds_text(t);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", t.count() / 1000.0);
+  return buf;
+}
+
 }  // namespace
 
-std::shared_ptr<RunnerProcess> RunnerProcess::spawn(const std::string& exe, ExitCallback on_exit, SnapshotHooks hooks) {
+std::shared_ptr<RunnerProcess> RunnerProcess::spawn(const std::string& exe, ExitCallback on_exit, SnapshotHooks hooks,
+                                                    Timeout progress_timeout) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     throw RunnerError(std::string("socketpair: ") + std::strerror(errno));
@@ -49,23 +61,49 @@ std::shared_ptr<RunnerProcess> RunnerProcess::spawn(const std::string& exe, Exit
     ::_exit(127);
   }
   ::close(sv[1]);
-  return start(pid, sv[0], std::move(on_exit), std::move(hooks));
+  return start(pid, sv[0], std::move(on_exit), std::move(hooks), progress_timeout);
 }
 
-std::shared_ptr<RunnerProcess> RunnerProcess::over_socket(int fd, ExitCallback on_exit, SnapshotHooks hooks) {
-  return start(0, fd, std::move(on_exit), std::move(hooks));
+std::shared_ptr<RunnerProcess> RunnerProcess::over_socket(int fd, ExitCallback on_exit, SnapshotHooks hooks,
+                                                          Timeout progress_timeout) {
+  return start(0, fd, std::move(on_exit), std::move(hooks), progress_timeout);
 }
 
-std::shared_ptr<RunnerProcess> RunnerProcess::start(pid_t pid, int fd, ExitCallback on_exit, SnapshotHooks hooks) {
-  std::shared_ptr<RunnerProcess> p(new RunnerProcess(pid, fd, std::move(on_exit), std::move(hooks)));
+std::shared_ptr<RunnerProcess> RunnerProcess::start(pid_t pid, int fd, ExitCallback on_exit, SnapshotHooks hooks,
+                                                    Timeout progress_timeout) {
+  std::shared_ptr<RunnerProcess> p(new RunnerProcess(pid, fd, std::move(on_exit), std::move(hooks), progress_timeout));
   // The reader thread owns a reference: the object lives until the runner is reaped and
   // every in-flight request has been told, however the owners drop it.
   std::thread([p] { p->reader_loop(); }).detach();
+  if (progress_timeout.count() > 0) std::thread([p] { p->watchdog_loop(); }).detach();
   return p;
 }
 
-RunnerProcess::RunnerProcess(pid_t pid, int fd, ExitCallback on_exit, SnapshotHooks hooks)
-    : pid_(pid), fd_(fd), on_exit_(std::move(on_exit)), hooks_(std::move(hooks)) {}
+RunnerProcess::RunnerProcess(pid_t pid, int fd, ExitCallback on_exit, SnapshotHooks hooks, Timeout progress_timeout)
+    : pid_(pid), fd_(fd), progress_timeout_(progress_timeout), on_exit_(std::move(on_exit)), hooks_(std::move(hooks)) {
+  mark_activity();
+}
+
+void RunnerProcess::mark_activity() { last_activity_ns_.store(steady_ns(), std::memory_order_relaxed); }
+
+// Progress is any frame: a token, an answer, or a finished batch's "progress" (a long prefill
+// sends one at least every 250 ms). Loads and control replies have timeouts of their own, so the
+// clock runs only while requests are in flight, from the later of their last frame and the last
+// request sent.
+void RunnerProcess::watchdog_loop() {
+  const Timeout tick = std::clamp(progress_timeout_ / 4, Timeout(50), Timeout(1000));
+  std::unique_lock lk(mu_);
+  while (!reaped_) {
+    reaped_cv_.wait_for(lk, tick, [&] { return reaped_; });
+    if (reaped_ || !alive_ || streams_.empty() || !stalled_.empty()) continue;
+    const int64_t quiet_ns = steady_ns() - last_activity_ns_.load(std::memory_order_relaxed);
+    if (quiet_ns < std::chrono::duration_cast<std::chrono::nanoseconds>(progress_timeout_).count()) continue;
+    stalled_ = "runner made no progress for " + duration_text(progress_timeout_) +
+               " (runner_timeout) with requests in flight, and was killed";
+    spdlog::error("runner {}: {}", pid_, stalled_);
+    kill();
+  }
+}
 
 RunnerProcess::~RunnerProcess() { ::close(fd_); }
 
@@ -78,6 +116,7 @@ void RunnerProcess::reader_loop() {
   proto::FrameDecoder dec;
   try {
     while (auto f = proto::read_frame(fd_, dec)) {
+      mark_activity();
       if (f->kind != proto::FrameKind::Json) {
         if (f->blob && pending_snapshot_ && hooks_.on_snapshot)
           hooks_.on_snapshot(*pending_snapshot_, std::move(f->blob));
@@ -95,6 +134,7 @@ void RunnerProcess::reader_loop() {
   spdlog::debug("runner {}: {}", pid_, why);
   {
     std::lock_guard lk(mu_);
+    if (!stalled_.empty()) why = stalled_;
     exit_reason_ = why;
     alive_ = false;
   }
@@ -140,6 +180,7 @@ void RunnerProcess::on_message(const json& m) {
       return;
     }
     case Msg::WantSnapshot: return answer_snapshot_request(m);
+    case Msg::Progress: return;  // the reader has marked the activity
     case Msg::Hello: {
       std::lock_guard lk(mu_);
       hello_ = m;
@@ -319,6 +360,7 @@ CalibrationReport RunnerProcess::calibrate(Timeout timeout) {
 }
 
 std::shared_ptr<RequestStream> RunnerProcess::submit(json msg) {
+  mark_activity();  // the watchdog's clock starts now, not at the last frame of an idle runner
   std::shared_ptr<RequestStream> s;
   {
     std::lock_guard lk(mu_);

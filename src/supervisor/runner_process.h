@@ -26,11 +26,15 @@ class RunnerProcess : public Runner, public std::enable_shared_from_this<RunnerP
  public:
   // Forks `exe runner --fd 3`. The child dies with us (PR_SET_PDEATHSIG).
   // The process lives until stop() or its own exit; dropping the last reference does not kill it.
+  // `progress_timeout` (runner_timeout; 0: none): while requests are in flight, a runner that
+  // sends nothing for this long (not a token, not a finished batch's "progress") is killed, and
+  // its requests fail saying so.
   static std::shared_ptr<RunnerProcess> spawn(const std::string& exe, ExitCallback on_exit = {},
-                                              SnapshotHooks hooks = {});
+                                              SnapshotHooks hooks = {}, Timeout progress_timeout = Timeout(0));
   // A runner at the other end of `fd` with no process of ours (tests speak the protocol there):
   // kill() shuts the socket down, and its end is the peer closing it. Takes `fd`.
-  static std::shared_ptr<RunnerProcess> over_socket(int fd, ExitCallback on_exit = {}, SnapshotHooks hooks = {});
+  static std::shared_ptr<RunnerProcess> over_socket(int fd, ExitCallback on_exit = {}, SnapshotHooks hooks = {},
+                                                    Timeout progress_timeout = Timeout(0));
   ~RunnerProcess() override;
 
   void attach(ExitCallback on_exit, SnapshotHooks hooks) override;
@@ -53,9 +57,12 @@ class RunnerProcess : public Runner, public std::enable_shared_from_this<RunnerP
   std::string exit_reason() const override;
 
  private:
-  RunnerProcess(pid_t pid, int fd, ExitCallback on_exit, SnapshotHooks hooks);
-  static std::shared_ptr<RunnerProcess> start(pid_t pid, int fd, ExitCallback on_exit, SnapshotHooks hooks);
+  RunnerProcess(pid_t pid, int fd, ExitCallback on_exit, SnapshotHooks hooks, Timeout progress_timeout);
+  static std::shared_ptr<RunnerProcess> start(pid_t pid, int fd, ExitCallback on_exit, SnapshotHooks hooks,
+                                              Timeout progress_timeout);
   void reader_loop();
+  void watchdog_loop();  // kills a runner that stalls with requests in flight
+  void mark_activity();
   std::string reap();  // waits for the child; why it ended
   void on_message(const nlohmann::json& m);
   void on_control_reply(protocol::Msg type, const nlohmann::json& m);
@@ -74,6 +81,9 @@ class RunnerProcess : public Runner, public std::enable_shared_from_this<RunnerP
 
   pid_t pid_;  // 0: no process of ours (over_socket)
   int fd_;
+  const Timeout progress_timeout_;
+  // The last frame from the runner or request sent to it (steady clock, ns): the watchdog's clock.
+  std::atomic<int64_t> last_activity_ns_{0};
   ExitCallback on_exit_;
   SnapshotHooks hooks_;
   std::optional<nlohmann::json> pending_snapshot_;  // header waiting for its binary frame
@@ -89,6 +99,7 @@ class RunnerProcess : public Runner, public std::enable_shared_from_this<RunnerP
   std::map<uint64_t, std::shared_ptr<RequestStream>> streams_;
   uint64_t next_id_ = 1;  // requests and control messages alike
   std::string exit_reason_;
+  std::string stalled_;  // set when the watchdog killed it: the exit reason then
   bool reaped_ = false;
   std::condition_variable reaped_cv_;
 };

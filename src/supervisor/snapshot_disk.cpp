@@ -1,6 +1,7 @@
 #include "supervisor/snapshot_disk.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,6 +61,13 @@ SnapshotDisk::SnapshotDisk(fs::path dir, uint64_t budget) : dir_(std::move(dir))
   fs::create_directories(dir_);
   std::vector<std::pair<fs::file_time_type, Entry>> found;
   for (const auto& f : fs::directory_iterator(dir_)) {
+    if (f.path().extension() == ".tmp" && f.path().stem().extension() == ".ebbkv") {
+      // A write that a killed ebb serve never finished: nothing else can use it.
+      std::error_code ec;
+      fs::remove(f.path(), ec);
+      spdlog::info("kv-disk: removed the unfinished write '{}'", f.path().string());
+      continue;
+    }
     if (f.path().extension() != ".ebbkv") continue;
     if (auto e = read_header(f.path())) {
       std::error_code ec;
@@ -220,10 +228,15 @@ std::optional<memory::Snapshot> SnapshotDisk::best_match(const memory::SnapshotK
   int fd = ::open(found.file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     spdlog::warn("kv-disk: cannot open {}: {}", found.file.string(), std::strerror(errno));
+    forget(found.file);
     return std::nullopt;
   }
   memory::Snapshot s;
   try {
+    // Truncated or replaced since it was indexed: never restored.
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != found.file_bytes)
+      throw std::runtime_error("its size changed since it was written");
     auto blob = SharedBlob::create(found.state_bytes, "ebb-kv-snapshot");
     bool ok =
         read_all(fd, reinterpret_cast<char*>(blob->data()), found.state_bytes, static_cast<off_t>(found.state_offset));
@@ -237,10 +250,23 @@ std::optional<memory::Snapshot> SnapshotDisk::best_match(const memory::SnapshotK
     s.state = std::move(blob);
   } catch (const std::exception& e) {
     if (fd >= 0) ::close(fd);
-    spdlog::warn("kv-disk: cannot read {}: {}", found.file.string(), e.what());
+    spdlog::warn("kv-disk: skipping {}: {}", found.file.string(), e.what());
+    forget(found.file);
     return std::nullopt;
   }
   return s;
+}
+
+void SnapshotDisk::forget(const fs::path& file) {
+  std::lock_guard lk(mu_);
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->file != file) continue;
+    used_ -= it->file_bytes;
+    entries_.erase(it);
+    break;
+  }
+  std::error_code ec;
+  fs::remove(file, ec);
 }
 
 bool SnapshotDisk::has_any(const memory::SnapshotKey& key) const {

@@ -5,7 +5,9 @@
 //
 // One file per snapshot, `<hash>.ebbkv`: the magic "EBBKV1\n", a u32 little-endian header length,
 // a JSON header {path, file_size, mtime_ns, kv_type, n_ctx, tokens, state_bytes}, then the state.
-// Files that do not parse are logged and left alone; the oldest files go first when over budget.
+// Files that do not parse are logged and left alone; one found truncated when read back is
+// deleted; unfinished writes (`*.ebbkv.tmp`) are removed at start; the oldest files go first when
+// over budget. A write that fails (a full disk) drops that snapshot, with a warning.
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -55,7 +57,8 @@ class SnapshotDisk {
   };
   static std::optional<Entry> read_header(const std::filesystem::path& file);
   void write(const memory::Snapshot& s);
-  void add_entry(Entry e);  // newest first; drops the oldest over budget (caller holds mu_)
+  void add_entry(Entry e);                         // newest first; drops the oldest over budget (caller holds mu_)
+  void forget(const std::filesystem::path& file);  // an unreadable file: out of the index and deleted
   void writer_loop();
 
   std::filesystem::path dir_;

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -80,13 +81,16 @@ inline const fs::path& family_models() {
 
 class Server {
  public:
-  explicit Server(std::vector<std::string> extra_args = {}, fs::path models = models_dir()) {
+  // `in_child`: runs in the forked child before exec (limits, capabilities); async-signal-safe calls only.
+  explicit Server(std::vector<std::string> extra_args = {}, fs::path models = models_dir(),
+                  void (*in_child)() = nullptr) {
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe");
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(out[1], 1);
       ::close(out[0]);
+      if (in_child) in_child();
       std::string log = "/tmp/ebb-test-serve-" + std::to_string(::getpid()) + ".log";
       int fd = ::open(log.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
       if (fd >= 0) ::dup2(fd, 2);
@@ -123,6 +127,13 @@ class Server {
   }
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
+  // What the server logged so far (its stderr).
+  std::string log() const {
+    std::ifstream f("/tmp/ebb-test-serve-" + std::to_string(pid_) + ".log");
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+  }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
   httplib::Client client() const {

@@ -227,5 +227,53 @@ TEST(StoreCli, CreateCopyRemoveFromTheCommandLine) {
   EXPECT_NE(pulled.find("127.0.0.1:1"), std::string::npos) << pulled;
 }
 
+// `ebb create --quantize` shows the seed's "4-bit halves the memory" on the user's own model: the
+// footprint at the model's context before and after, from the dry run serve then reserves by.
+TEST(StoreCli, QuantizingCreateReportsTheFootprintServeReserves) {
+  const fs::path dir = scratch_dir("ebb-test-store-q");
+  const fs::path work = scratch_dir("ebb-test-store-q-work");
+  int rc = 0;
+  run_command(std::string(EBB_BIN) + " synth --out " + (work / "f16.gguf").string() +
+                  " --params 1M --quant f16 --seed 5 >/dev/null 2>&1",
+              &rc);
+  ASSERT_EQ(rc, 0);
+  Server server({"--device-memory", "8GiB"}, dir);
+  const std::string host = " --host 127.0.0.1:" + std::to_string(server.port());
+  std::ofstream(work / "Modelfile") << "FROM ./f16.gguf\n";
+  const std::string out =
+      run_capture("cd " + work.string() + " && " + EBB_BIN + " create me/q4cli:v1 --quantize q4_0" + host + " 2>&1");
+  EXPECT_NE(out.find("footprint at num_ctx "), std::string::npos) << out;
+  EXPECT_NE(out.find(" after q4_0"), std::string::npos) << out;
+  EXPECT_NE(out.find("success"), std::string::npos) << out;
+
+  // The same through the API, at the context the model's own num_ctx parameter gives.
+  const std::string digest = "sha256:" + sha256_hex(file_bytes(work / "f16.gguf"));
+  json footprint;
+  for (const json& line : server.stream("/api/create", {{"model", "me/q4api:v1"},
+                                                        {"files", {{"f16.gguf", digest}}},
+                                                        {"parameters", {{"num_ctx", 512}}},
+                                                        {"quantize", "q4_0"}})) {
+    if (line.contains("footprint")) footprint = line["footprint"];
+    if (line.value("status", "") == "success") EXPECT_FALSE(footprint.is_null()) << "footprint after success";
+  }
+  ASSERT_FALSE(footprint.is_null());
+  EXPECT_EQ(footprint["num_ctx"], 512);
+  EXPECT_LT(footprint["weights_after"].get<uint64_t>(), footprint["weights_before"].get<uint64_t>());
+  EXPECT_LT(footprint["after"].get<uint64_t>(), footprint["before"].get<uint64_t>());
+  auto [status, text] =
+      server.post("/api/generate",
+                  {{"model", "me/q4api:v1"}, {"prompt", "x"}, {"stream", false}, {"options", {{"num_predict", 1}}}});
+  ASSERT_EQ(status, 200) << text;
+  bool found = false;
+  const json ps = server.get("/api/ps");
+  for (const json& m : ps["models"]) {
+    if (m["name"] != "me/q4api:v1") continue;
+    found = true;
+    EXPECT_EQ(m["estimated_bytes"], footprint["after"]);
+    EXPECT_EQ(m["weights_bytes"], footprint["weights_after"]);
+  }
+  EXPECT_TRUE(found) << ps.dump();
+}
+
 }  // namespace
 }  // namespace ebb::test

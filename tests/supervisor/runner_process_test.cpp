@@ -129,5 +129,46 @@ TEST_F(RunnerProcessTest, ARunnerThatExitsFailsItsWaitingCall) {
   gone.join();
 }
 
+// runner_timeout: the watchdog runs only while requests are in flight, any frame (a token, a
+// finished batch's "progress") counts as progress, and a runner silent for longer is killed with
+// its requests failing on that reason.
+TEST(RunnerWatchdog, KillsOnlyARunnerThatStallsWithRequestsInFlight) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  std::atomic<bool> exited{false};
+  auto runner = RunnerProcess::over_socket(
+      sv[0], [&](Runner&) { exited = true; }, {}, 300ms);
+  Peer peer(sv[1]);
+  peer.send({{"type", "hello"}, {"protocol", 2}, {"process", {{"rss", 4096}}}});
+  // Idle: silent for more than twice the timeout, and not killed (a kill shuts the socket down,
+  // which the peer would read as the end of the stream).
+  EXPECT_FALSE(peer.readable_within(700ms));
+  EXPECT_TRUE(runner->alive());
+
+  auto stream = runner->submit({{"prompt", "long"}});
+  json generate = peer.read();
+  ASSERT_EQ(generate["type"], "generate");
+  // A long prefill: only "progress" for three times the timeout, then a token.
+  for (int i = 0; i < 9; ++i) {
+    peer.send({{"type", "progress"}});
+    std::this_thread::sleep_for(100ms);  // the pace of a runner's batches, not a wait for a condition
+  }
+  peer.send({{"type", "token"}, {"id", generate["id"]}, {"text", "a"}});
+  auto token = stream->pop(5s);
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->kind, StreamEvent::Kind::Token);
+  EXPECT_TRUE(runner->alive());
+
+  // Then silence: killed, and the request fails saying why.
+  auto error = stream->pop(5s);
+  ASSERT_TRUE(error);
+  ASSERT_EQ(error->kind, StreamEvent::Kind::Error);
+  EXPECT_NE(error->text.find("no progress for 0.3 s (runner_timeout)"), std::string::npos) << error->text;
+  EXPECT_FALSE(runner->alive());
+  runner->stop(5s);
+  EXPECT_TRUE(exited);
+  EXPECT_NE(runner->exit_reason().find("runner_timeout"), std::string::npos) << runner->exit_reason();
+}
+
 }  // namespace
 }  // namespace ebb::supervisor
