@@ -146,7 +146,7 @@ std::optional<ModelEntry> ModelRegistry::find(const std::string& raw) {
   if (it == entries_.end()) {
     refresh_locked();
     it = entries_.find(name);
-  } else if (changed_on_disk(it->second)) {
+  } else if (it->second.info && changed_on_disk(it->second)) {  // unusable ones stay so until a refresh
     spdlog::info("model '{}': its file {} changed on disk; reading it again", name, it->second.path);
     read_header(it->second);
   }

@@ -60,9 +60,9 @@ class ModelRegistry {
   void add_configured(ModelEntry e);
   // Rescans the directory; re-reads headers only of files whose size or mtime changed.
   void refresh();
-  // Looks a model up by name ("m", "m:latest"); refreshes once when not found. A found model's
+  // Looks a model up by name ("m", "m:latest"); refreshes once when not found. A usable model's
   // file is checked by size and mtime: a changed one has its header read (and checked) again, a
-  // deleted one becomes unusable, saying so.
+  // deleted one becomes unusable, saying so. An unusable one stays so until a refresh.
   std::optional<ModelEntry> find(const std::string& name);
   std::vector<ModelEntry> list();
   const std::string& dir() const { return dir_; }
