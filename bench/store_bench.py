@@ -106,16 +106,9 @@ def upload_blob(port: int, path: Path, digest: str):
 
 
 def delete_model(port: int, name: str):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        c.request("DELETE", "/api/delete", body=json.dumps({"model": name}).encode(),
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        r.read()
-        if r.status not in (200, 404):
-            raise RuntimeError(f"delete {name}: {r.status}")
-    finally:
-        c.close()
+    status, _ = servers.http_json(port, "DELETE", "/api/delete", {"model": name}, timeout=60)
+    if status not in (200, 404):
+        raise RuntimeError(f"delete {name}: {status}")
 
 
 class Registry:

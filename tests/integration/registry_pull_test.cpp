@@ -2,11 +2,11 @@
 // model pushed, pulled back byte for byte, re-pulled without downloads, resumed from a partial
 // file, rejected when the registry's copy is corrupt; unknown models, a refused connection and a
 // full disk (a real tmpfs) give clear errors and leave no manifest.
-#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 
+#include "../common/scoped_tmpfs.h"
 #include "registry_fixture.h"
 
 namespace ebb::test {
@@ -215,14 +215,9 @@ TEST_F(RegistryPull, FullDiskLeavesNoManifest) {
   const ModelName n = name("me/big:v1");
   pushed(n, model);
   const fs::path mnt = scratch_dir("ebb-tmpfs");
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=8m") != 0) {
-    if (errno == EPERM) GTEST_SKIP() << "cannot mount a tmpfs here (EPERM)";
-    FAIL() << "mount: " << std::strerror(errno);
-  }
-  struct Unmount {
-    fs::path dir;
-    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
-  } unmount{mnt};
+  ScopedTmpfs tmpfs(mnt, "8m");
+  if (tmpfs.error() == EPERM) GTEST_SKIP() << "cannot mount a tmpfs here (EPERM)";
+  ASSERT_EQ(tmpfs.error(), 0) << "mount: " << std::strerror(tmpfs.error());
   Store dst(mnt / "models");
   try {
     store::pull_model(dst, n, options_, nullptr);

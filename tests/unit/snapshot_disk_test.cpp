@@ -3,14 +3,13 @@
 // removed at start, and a full disk drops the snapshot it could not write.
 #include "supervisor/snapshot_disk.h"
 
-#include <sys/mount.h>
-
 #include <gtest/gtest.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
+#include "../common/scoped_tmpfs.h"
 #include "../common/scratch_dir.h"
 
 namespace ebb::supervisor {
@@ -88,14 +87,9 @@ TEST(SnapshotDisk, AFileTruncatedAfterIndexingIsNeverRestored) {
 // A real full disk: a tmpfs of 16 KiB (CI runs as root).
 TEST(SnapshotDisk, AFullDiskDropsTheSnapshotAndLeavesNoPartialFile) {
   const fs::path mnt = test::scratch_dir("ebb-kvdisk-full");
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=16k") != 0) {
-    if (errno == EPERM) GTEST_SKIP() << "cannot mount a tmpfs here (EPERM)";
-    FAIL() << "mount: " << std::strerror(errno);
-  }
-  struct Unmount {
-    fs::path dir;
-    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
-  } unmount{mnt};
+  test::ScopedTmpfs tmpfs(mnt, "16k");
+  if (tmpfs.error() == EPERM) GTEST_SKIP() << "cannot mount a tmpfs here (EPERM)";
+  ASSERT_EQ(tmpfs.error(), 0) << "mount: " << std::strerror(tmpfs.error());
   SnapshotDisk disk(mnt, 1 << 20);
   disk.store(snapshot(64 << 10, 100));
   disk.flush();
