@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+echo "test: setup took ${SECONDS} s"
 (cd build && ctest --output-on-failure -j"$(nproc)")
+echo "test: tests done at ${SECONDS} s"
 
 [[ "${EBB_SKIP_SANITIZERS:-0}" == 1 ]] && exit 0
 echo "test: sanitizer build (build-asan)"
@@ -22,6 +24,7 @@ fi
 
 # Every process (tests, ebb serve, runners) writes its sanitizer reports to a file of its own
 # here: a runner's report would otherwise reach only a server log, and its exit might go unseen.
+echo "test: sanitizer build done at ${SECONDS} s"
 reports="$PWD/build-asan/sanitizer-reports"
 rm -rf "$reports" && mkdir -p "$reports"
 export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1"
@@ -36,4 +39,5 @@ if compgen -G "$reports/*" >/dev/null; then
   for f in "$reports"/*; do echo "== $f" >&2; head -80 "$f" >&2; done
   status=1
 fi
+echo "test: sanitized tests done at ${SECONDS} s"
 exit $status

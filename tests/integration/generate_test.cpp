@@ -221,7 +221,23 @@ TEST_F(Generate, RunnerKilledFailsRequestAndReloads) {
 // The load takes the pre-spawned runner; the next one starts only once no request runs, so that
 // starting a process does not share the cores with the woken model's first request.
 TEST_F(Generate, TheNextSpareWaitsForTheRequestToEnd) {
-  auto cfg = write_temp_file("[memory]\nkv_idle = \"2s\"\n");
+  const json endless = {{"num_predict", 100000}, {"temperature", 0}};
+  // How long, on this machine and build, it takes from tiny2's answer to tiny's first token (a
+  // load from the spare): tiny2's kv_idle below is that plus 1.5 s, so that its release falls
+  // after tiny's load took the spare (and inside the 3 s after which a spare starts anyway).
+  std::chrono::milliseconds take{};
+  {
+    Server probe({"--device-memory", "4GiB"});
+    probe.generate_text({{"model", "tiny2"}, {"prompt", "x"}, {"options", greedy}});
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(wait_until([&] { return runner_pids(probe.pid()).size() == 2; }));
+    int fd = send_generate_raw(probe.port(), {{"model", "tiny"}, {"prompt", "x"}, {"options", endless}});
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(read_first_chunk(fd));
+    take = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    ::close(fd);
+  }
+  auto cfg = write_temp_file("[memory]\nkv_idle = \"" + std::to_string(take.count() + 1500) + "ms\"\n");
   Server s({"--config", cfg.string(), "--device-memory", "4GiB"});  // room for both models
   auto tier = [&](const std::string& model) {
     const json ps = s.get("/api/ps");
@@ -231,13 +247,11 @@ TEST_F(Generate, TheNextSpareWaitsForTheRequestToEnd) {
   };
   s.generate_text({{"model", "tiny2"}, {"prompt", "x"}, {"options", greedy}});
   ASSERT_TRUE(wait_until([&] { return runner_pids(s.pid()).size() == 2; })) << "tiny2's runner and a spare";
-  int fd = send_generate_raw(
-      s.port(), {{"model", "tiny"}, {"prompt", "x"}, {"options", {{"num_predict", 100000}, {"temperature", 0}}}});
+  int fd = send_generate_raw(s.port(), {{"model", "tiny"}, {"prompt", "x"}, {"options", endless}});
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(read_first_chunk(fd));
   // The timer thread, which starts spares, also releases tiny2's KV, at a deadline after tiny's
-  // load took the spare (and well inside the 3 s after which a spare starts anyway). Once that
-  // has happened, so has any spare start the take could have set off.
+  // load took the spare. Once that has happened, so has any spare start the take could have set off.
   ASSERT_EQ(tier("tiny2"), "ready") << "tiny2's KV release must fall after the take: " << s.get("/api/ps").dump();
   ASSERT_TRUE(wait_until([&] { return tier("tiny2") == "warm"; })) << "kv_idle";
   EXPECT_EQ(runner_pids(s.pid()).size(), 2u) << "a spare started while the request ran";
