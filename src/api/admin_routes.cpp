@@ -47,7 +47,7 @@ void add_admin_routes(httplib::Server& srv, ServerContext ctx) {
     return ctx.manager.load(e, ka);
   });
   admin(srv, "/api/models/unload", ctx, [ctx](const ModelEntry& e, const json& body) {
-    std::string tier = body.value("tier", "host");
+    const json tier = body.contains("tier") && !body["tier"].is_null() ? body["tier"] : json("host");
     if (tier != "host" && tier != "cold") throw std::invalid_argument("'tier' must be \"host\" or \"cold\"");
     return ctx.manager.unload(e, tier == "cold");
   });

@@ -73,7 +73,7 @@ json tools_field(const json& body) {
   if (tools.is_null()) return tools;
   need(tools.is_array(), "'tools' must be an array");
   for (const auto& t : tools) {
-    need(t.is_object() && t.value("type", "function") == "function" && t.value("function", json()).is_object(),
+    need(t.is_object() && t.value("type", json("function")) == "function" && t.value("function", json()).is_object(),
          "each tool needs \"type\": \"function\" and a 'function' object");
     const json& f = t["function"];
     need(f.value("name", json()).is_string() && !f["name"].get<std::string>().empty(),

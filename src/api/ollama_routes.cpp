@@ -71,8 +71,8 @@ void add_ollama_routes(httplib::Server& srv, ServerContext ctx) {
            [ctx](const httplib::Request& req, httplib::Response& res) { handle_generation(req, res, ctx, true); });
   srv.Get("/api/tags", [ctx](const httplib::Request&, httplib::Response& res) {
     json models = json::array();
-    for (const auto& e : ctx.registry.list())
-      if (e.info || e.stored) models.push_back(tag_entry(e));  // a stored model is listed even when it cannot serve
+    // Every model, those that cannot serve (a file the validator refuses) with their "error".
+    for (const auto& e : ctx.registry.list()) models.push_back(tag_entry(e));
     send_json(res, 200, {{"models", models}});
   });
   srv.Get("/api/ps", [ctx](const httplib::Request&, httplib::Response& res) {

@@ -119,7 +119,7 @@ json tool_calls_from_openai(const json& calls) {
   need(calls.is_array(), "'tool_calls' must be an array");
   json out = json::array();
   for (const auto& c : calls) {
-    need(c.is_object() && c.value("type", "function") == "function" && c.value("function", json()).is_object() &&
+    need(c.is_object() && c.value("type", json("function")) == "function" && c.value("function", json()).is_object() &&
              c["function"].value("name", json()).is_string(),
          "each tool call needs \"type\": \"function\" and a 'function' with a string 'name'");
     const std::string name = c["function"]["name"];

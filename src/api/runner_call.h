@@ -20,8 +20,9 @@
 
 namespace ebb::api {
 
-// The common start of a model request: the body parsed by `parse` (400 on std::invalid_argument),
-// unknown options logged, the model looked up (404). nullopt once `res` has been answered.
+// The common start of a model request: the body parsed by `parse` (400 on std::invalid_argument or a
+// JSON type error), unknown options logged, the model looked up (404). nullopt once `res` has been
+// answered.
 template <class Request, class Parse>
 std::optional<std::pair<Request, supervisor::ModelEntry>> read_model_request(const httplib::Request& req,
                                                                              httplib::Response& res, ServerContext ctx,
@@ -33,6 +34,10 @@ std::optional<std::pair<Request, supervisor::ModelEntry>> read_model_request(con
     r = parse(*body);
   } catch (const std::invalid_argument& e) {
     send_error(res, 400, e.what());
+    return std::nullopt;
+  } catch (const nlohmann::json::exception& e) {
+    // A field of a type the parser did not expect: the client's body, not the server, is at fault.
+    send_error(res, 400, std::string("invalid request: ") + e.what());
     return std::nullopt;
   }
   for (const auto& k : r.options.unknown) spdlog::warn("ignoring unknown option '{}'", k);

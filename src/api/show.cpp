@@ -159,12 +159,14 @@ json show_response(const supervisor::ModelEntry& entry, const GgufInfo& info, bo
 }
 
 json tag_entry(const supervisor::ModelEntry& e) {
-  return {{"name", tagged(e.name)},
-          {"model", tagged(e.name)},
-          {"modified_at", modified_at(e)},
-          {"size", e.stored ? e.stored->size : static_cast<int64_t>(e.file_size)},
-          {"digest", e.stored ? e.stored->digest : model_digest(e.path, e.file_size, e.mtime_ns)},
-          {"details", e.info ? model_details(*e.info) : json::object()}};
+  json out = {{"name", tagged(e.name)},
+              {"model", tagged(e.name)},
+              {"modified_at", modified_at(e)},
+              {"size", e.stored ? e.stored->size : static_cast<int64_t>(e.file_size)},
+              {"digest", e.stored ? e.stored->digest : model_digest(e.path, e.file_size, e.mtime_ns)},
+              {"details", e.info ? model_details(*e.info) : json::object()}};
+  if (!e.info) out["error"] = e.error;  // why its requests fail
+  return out;
 }
 
 }  // namespace ebb::api

@@ -30,7 +30,8 @@ std::string show_modelfile(const supervisor::ModelEntry& entry, const GgufInfo& 
 nlohmann::json show_response(const supervisor::ModelEntry& entry, const GgufInfo& info, bool verbose,
                              const std::string& system = "");
 
-// One /api/tags entry ("name", "model", "modified_at", "size", "digest", "details").
+// One /api/tags entry ("name", "model", "modified_at", "size", "digest", "details"), with "error"
+// (the reason its requests fail) for a model ebb cannot serve.
 nlohmann::json tag_entry(const supervisor::ModelEntry& entry);
 
 }  // namespace ebb::api

@@ -159,6 +159,7 @@ void delete_route(const httplib::Request& req, httplib::Response& res, ServerCon
   std::string model;
   try {
     model = model_field(*body);
+    valid_name(model);  // as Ollama: a name no model can have is a 400, not a 404
   } catch (const std::invalid_argument& e) {
     return send_error(res, 400, e.what());
   }

@@ -382,6 +382,9 @@ GgufTensorInfo read_tensor_info(HeaderReader& r, uint64_t index) {
   for (uint32_t d = 0; d < t.n_dims; ++d) {
     t.ne[d] = r.read_int<int64_t>(what);
     if (t.ne[d] < 0) r.fail(fmt::format("tensor '{}' dimension {} is negative ({})", shown, d, t.ne[d]));
+    // llama.cpp would take an empty tensor, but no model has one: a 0 is a corrupt header.
+    if (t.ne[d] == 0)
+      r.fail(fmt::format("tensor '{}' dimension {} is 0: every dimension must be at least 1", shown, d));
   }
   // llama.cpp needs the element count to fit in int64.
   int64_t elements = 1;

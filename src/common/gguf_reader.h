@@ -1,8 +1,18 @@
 #pragma once
 // A bounds-checked reader for GGUF headers (v2 and v3, little endian), for the supervisor, which
-// must never hand a malformed file to llama.cpp. It reads the metadata and tensor table with
-// buffered pread() calls, checks every count and length against the file size before using it,
-// and checks that every tensor's data lies inside the file. Tensor data itself is never read.
+// must never hand a malformed file to llama.cpp: ebb's one GGUF validator. Every model file passes
+// it before a runner sees it. It reads the metadata and tensor table with buffered pread() calls
+// and refuses, with a reason:
+// - a bad magic or version, a header cut short;
+// - metadata and tensor counts, string and array lengths that the rest of the file cannot hold
+//   (and llama.cpp's own limits), unknown value types, nested arrays, duplicate keys, a
+//   general.alignment that is not a u32 power of 2;
+// - tensors with more than 4 dimensions, a dimension below 1, an element count that overflows
+//   int64, an unknown or removed ggml type, rows that are not a whole number of the type's
+//   blocks, a byte size that overflows, a duplicate or over-long name;
+// - tensor data that is not aligned, not packed in header order (so no two overlap) or not
+//   inside the file.
+// Tensor data itself is never read.
 #include <array>
 #include <cstdint>
 #include <map>

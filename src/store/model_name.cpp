@@ -19,7 +19,8 @@ enum class Part { Host, Namespace, Model, Tag };
 bool word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 bool valid_part(Part kind, std::string_view s) {
-  const size_t max = kind == Part::Host ? 350 : 80;
+  // Ollama allows a 350-byte host; ebb's store makes it a directory, whose name Linux limits to 255.
+  const size_t max = kind == Part::Host ? 255 : 80;
   if (s.empty() || s.size() > max || !word_char(s[0])) return false;
   for (char c : s.substr(1)) {
     if (word_char(c) || c == '_' || c == '-') continue;

@@ -3,7 +3,8 @@
 // missing parts taken from registry.ollama.ai/library/…:latest. A valid name's parts hold only
 // letters, digits, '_', '-', '.' (not in a namespace) and ':' (only in a host), and start with a
 // letter, digit or '_': no part can be "..", empty or hold a '/', so a name's path in the store
-// (host/namespace/model/tag) never leaves it.
+// (host/namespace/model/tag) never leaves it. Parts are at most 80 bytes, a host 255 (Ollama's
+// 350 would not fit a directory name).
 #include <filesystem>
 #include <string>
 #include <string_view>

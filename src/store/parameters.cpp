@@ -99,7 +99,10 @@ json normalize_parameters(const json& parameters) {
       case Kind::Int:
         if (!value.is_number() || (value.is_number_float() && std::trunc(value.get<double>()) != value.get<double>()))
           throw std::invalid_argument(where + "an integer, got " + value.dump());
-        out[key] = value.is_number_float() ? json(static_cast<int64_t>(value.get<double>())) : value;
+        // A whole float beyond int64 stays as it is, for parse_options below to refuse.
+        out[key] = value.is_number_float() && std::fabs(value.get<double>()) < 0x1p63
+                       ? json(static_cast<int64_t>(value.get<double>()))
+                       : value;
         break;
       case Kind::Float:
         if (!value.is_number()) throw std::invalid_argument(where + "a number, got " + value.dump());

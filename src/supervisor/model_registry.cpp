@@ -43,7 +43,7 @@ void ModelRegistry::read_header(ModelEntry& e) {
   } catch (const std::exception& ex) {
     e.info.reset();
     e.error = ex.what();
-    spdlog::warn("model '{}' is unusable and left out of /api/tags: {}", e.name, e.error);
+    spdlog::warn("model '{}' cannot be served: {}", e.name, e.error);
   }
 }
 
@@ -146,7 +146,9 @@ std::optional<ModelEntry> ModelRegistry::find(const std::string& raw) {
   if (it == entries_.end()) {
     refresh_locked();
     it = entries_.find(name);
-  } else if (it->second.info && changed_on_disk(it->second)) {  // unusable ones stay so until a refresh
+  } else if ((it->second.info || !it->second.stored) && changed_on_disk(it->second)) {
+    // A stored model that cannot serve (a projector layer) stays so until a refresh: reading its
+    // blob's header again would not see its manifest. A loose or configured file is validated again.
     spdlog::info("model '{}': its file {} changed on disk; reading it again", name, it->second.path);
     read_header(it->second);
   }

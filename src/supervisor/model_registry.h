@@ -3,9 +3,9 @@
 // config, loose NAME.gguf files in the models directory, and the store in Ollama's layout under
 // it (manifests/, blobs/: `model:tag` names, with their template, system, params, messages and
 // license layers); a name found in several places is the config's, then the loose file's.
-// Headers are read with ebb's own bounds-checked reader; a bad loose file is kept with its error,
-// so a request for it gets a clear 500 while /api/tags leaves it out; a stored model that cannot
-// be served is listed, and its requests get the reason.
+// Headers are read and validated with ebb's own bounds-checked reader (common/gguf_reader.h); a
+// model whose file fails, or a stored model that cannot be served, is kept with its error:
+// /api/tags lists it with the reason, and its requests get a 500 that gives it.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -60,9 +60,9 @@ class ModelRegistry {
   void add_configured(ModelEntry e);
   // Rescans the directory; re-reads headers only of files whose size or mtime changed.
   void refresh();
-  // Looks a model up by name ("m", "m:latest"); refreshes once when not found. A usable model's
-  // file is checked by size and mtime: a changed one has its header read (and checked) again, a
-  // deleted one becomes unusable, saying so. An unusable one stays so until a refresh.
+  // Looks a model up by name ("m", "m:latest"); refreshes once when not found. A model's file is
+  // checked by size and mtime: a changed one has its header read (and validated) again, a deleted
+  // one becomes unusable, saying so. A stored model that cannot serve stays so until a refresh.
   std::optional<ModelEntry> find(const std::string& name);
   std::vector<ModelEntry> list();
   const std::string& dir() const { return dir_; }

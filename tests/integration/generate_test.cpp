@@ -173,8 +173,11 @@ TEST_F(Generate, BadRequestsAre400) {
 }
 
 TEST_F(Generate, CorruptGgufFailsCleanlyWhileOthersServe) {
-  auto tags = server_->get("/api/tags");
-  for (const auto& m : tags["models"]) EXPECT_NE(m["name"], "corrupt:latest");
+  const json tags = server_->get("/api/tags");
+  const auto listed = std::find_if(tags["models"].begin(), tags["models"].end(),
+                                   [](const json& m) { return m["name"] == "corrupt:latest"; });
+  ASSERT_NE(listed, tags["models"].end()) << "listed with its reason: " << tags.dump();
+  EXPECT_NE(listed->value("error", "").find("unsupported GGUF version"), std::string::npos) << listed->dump();
   auto [status, text] = server_->post("/api/generate", {{"model", "corrupt"}, {"prompt", "x"}});
   EXPECT_EQ(status, 500);
   EXPECT_NE(json::parse(text)["error"].get<std::string>().find("model 'corrupt' could not be loaded"),

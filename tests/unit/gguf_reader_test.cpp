@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "../common/bad_gguf.h"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -455,6 +457,10 @@ TEST_F(GgufReaderTest, BadShapes) {
   negative.tensor("t", {32, -1}, 0, 4);
   EXPECT_CONTAINS(error_for(negative.build()), "tensor 't' dimension 1 is negative (-1)");
 
+  GgufWriter zero;
+  zero.tensor("t", {32, 0}, 0, 4);
+  EXPECT_CONTAINS(error_for(zero.build()), "tensor 't' dimension 1 is 0: every dimension must be at least 1");
+
   GgufWriter overflow;
   overflow.tensor("t", {1LL << 40, 1LL << 40}, 0, 4);
   EXPECT_CONTAINS(error_for(overflow.build()), "has too many elements");
@@ -479,6 +485,19 @@ TEST_F(GgufReaderTest, BadShapes) {
   GgufWriter dup;
   dup.tensor("t", {32}, 0, 128).tensor("t", {32}, 0, 128);
   EXPECT_CONTAINS(error_for(dup.build()), "duplicate tensor name 't'");
+}
+
+// The corpus the server's tests drop into a models directory (tests/common/bad_gguf.h), made
+// here from the small model: each file fails for its own reason.
+TEST_F(GgufReaderTest, EachFileOfTheBadCorpusFailsForItsReason) {
+  const std::string good = tiny_model().build();
+  ASSERT_NO_THROW(ebb::read_gguf_header(write(good)));
+  const auto corpus = ebb::test::bad_gguf_corpus(good);
+  ASSERT_EQ(corpus.size(), 8u);
+  for (const auto& bad : corpus) {
+    SCOPED_TRACE(bad.name);
+    EXPECT_CONTAINS(error_for(bad.bytes), bad.reason);
+  }
 }
 
 TEST_F(GgufReaderTest, MisplacedTensorOffsets) {

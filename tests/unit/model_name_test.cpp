@@ -7,7 +7,7 @@
 namespace ebb::store {
 namespace {
 
-const std::string k80(80, '8'), k350(350, '3');
+const std::string k80(80, '8'), k255(255, '5'), k350(350, '3');
 
 struct Parts {
   std::string host, ns, model, tag, scheme;
@@ -64,8 +64,9 @@ TEST(ModelName, ValidAsOllamaSays) {
       {"namespace/model", false},
       {"model", false},
       {k80 + "/" + k80 + "/" + k80 + ":" + k80, true},
-      {k350 + "/" + k80 + "/" + k80 + ":" + k80, true},
-      {k350 + "3/" + k80 + "/" + k80 + ":" + k80, false},
+      {k255 + "/" + k80 + "/" + k80 + ":" + k80, true},
+      {k255 + "5/" + k80 + "/" + k80 + ":" + k80, false},  // Ollama takes 350; a directory name cannot
+      {k350 + "/" + k80 + "/" + k80 + ":" + k80, false},
       {k80 + "/" + k80 + "8/" + k80 + ":" + k80, false},
       {"h/nn/mm:t", true},
       {"m", false},

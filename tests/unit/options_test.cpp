@@ -58,6 +58,39 @@ TEST(Options, WrongTypesAreErrors) {
   EXPECT_THROW(parse_options({{"grammar", 1}}), OptionsError);
 }
 
+// A number the field cannot hold is refused with its range, never wrapped into another value.
+TEST(Options, NumbersThatCannotBeServedAreErrors) {
+  const auto message = [](const json& options) {
+    try {
+      parse_options(options);
+    } catch (const OptionsError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(message({{"num_ctx", -1}}), "option 'num_ctx' must be between 0 and 2147483647, got -1");
+  EXPECT_EQ(message({{"num_ctx", 1e12}}), "option 'num_ctx' must be between 0 and 2147483647, got 1000000000000.0");
+  EXPECT_EQ(message({{"num_ctx", 1000000000000}}),
+            "option 'num_ctx' must be between 0 and 2147483647, got 1000000000000");
+  EXPECT_EQ(message({{"num_batch", 0}}), "option 'num_batch' must be between 1 and 2147483647, got 0");
+  EXPECT_EQ(message({{"num_thread", 1000000}}), "option 'num_thread' must be between -2147483648 and 512, got 1000000");
+  EXPECT_EQ(message({{"top_k", 1e300}}), "option 'top_k' is too large: 1e+300");
+  EXPECT_EQ(message({{"seed", 18446744073709551615ULL}}), "option 'seed' is too large: 18446744073709551615");
+  EXPECT_EQ(message({{"seed", -1e19}}), "option 'seed' is too large: -1e+19");
+  EXPECT_EQ(message({{"num_predict", 2.5}}), "option 'num_predict' must be an integer, got 2.5");
+}
+
+// As Ollama: a negative num_predict is no limit, and so is one beyond what a context holds.
+TEST(Options, AnyWholeNumPredictIsServed) {
+  EXPECT_EQ(parse_options({{"num_predict", -2}}).sampling.num_predict, -1);
+  EXPECT_EQ(parse_options({{"num_predict", -1e30}}).sampling.num_predict, -1);
+  EXPECT_EQ(parse_options({{"num_predict", 1e12}}).sampling.num_predict, 2147483647);
+  EXPECT_EQ(parse_options({{"num_predict", 1e30}}).sampling.num_predict, 2147483647);
+  EXPECT_EQ(parse_options({{"num_predict", 7.0}}).sampling.num_predict, 7);
+  EXPECT_EQ(parse_options({{"num_thread", -1}, {"num_ctx", 0}}).context.num_ctx, 0);
+  EXPECT_EQ(parse_options({{"seed", -9223372036854775807LL - 1}}).sampling.seed, INT64_MIN);
+}
+
 TEST(Options, SamplingRoundTripsThroughJson) {
   auto o = parse_options({{"temperature", 0.3}, {"stop", "x"}, {"seed", 9}, {"grammar", "root ::= \"a\""}}).sampling;
   auto back = sampling_from_json(to_json(o));

@@ -64,7 +64,8 @@ TEST(StoreParameters, RefusesABadObject) {
   EXPECT_EQ(message(json{{"stop", {"a", 1}}}), "parameter 'stop' must be a string or an array of strings");
   EXPECT_EQ(message(json{{"nope", 1}}), "unknown parameter 'nope'");
   EXPECT_EQ(message(json::array()), "'parameters' must be an object, got array");
-  EXPECT_EQ(message(json{{"num_ctx", -1}}), "option 'num_ctx' must not be negative");
+  EXPECT_EQ(message(json{{"num_ctx", -1}}), "option 'num_ctx' must be between 0 and 2147483647, got -1");
+  EXPECT_EQ(message(json{{"top_k", 1e300}}), "option 'top_k' is too large: 1e+300");  // not cast to int64 first
 }
 
 }  // namespace
