@@ -2,31 +2,30 @@
 
 #include <sys/socket.h>
 
-#include <cstdlib>
 #include <limits>
+#include <thread>
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "api/draining_pool.h"
 #include "api/http_util.h"
+#include "api/request_gate.h"
 
 namespace ebb::api {
 
-HttpServer::HttpServer(ServerContext ctx) : ctx_(ctx), srv_(std::make_unique<httplib::Server>()) {
+HttpServer::HttpServer(ServerContext ctx, GateSettings gate)
+    : ctx_(ctx),
+      gate_(std::make_unique<RequestGate>(std::move(gate))),
+      drain_plan_(std::make_shared<DrainPlan>()),
+      srv_(std::make_unique<httplib::Server>()) {
   // Each streaming response holds a worker for its whole length: size the pool for many clients.
-  srv_->new_task_queue = [] { return new httplib::ThreadPool(256); };
-  // Bodies up to 64 MiB, but a blob upload (POST /api/blobs/…, a GGUF of many GiB) streams to
-  // disk: httplib's own limit is lifted and the others are held to it by Content-Length here.
+  srv_->new_task_queue = [plan = drain_plan_] { return new DrainingPool(256, plan); };
+  // A blob upload (POST /api/blobs/…, a GGUF of many GiB) streams to disk: httplib's own limit is
+  // lifted and the other bodies are held to --max-body by Content-Length in the gate.
   srv_->set_payload_max_length(std::numeric_limits<size_t>::max());
-  srv_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    constexpr uint64_t kMaxBody = 64ull << 20;
-    if (req.path.rfind("/api/blobs/", 0) == 0 || !req.has_header("Content-Length"))
-      return httplib::Server::HandlerResponse::Unhandled;
-    if (std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) <= kMaxBody)
-      return httplib::Server::HandlerResponse::Unhandled;
-    send_error(res, 413, "request body too large (the limit is 64 MiB)");
-    return httplib::Server::HandlerResponse::Handled;
-  });
+  srv_->set_pre_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) { return gate_->admit(req, res); });
   srv_->set_keep_alive_max_count(10000);
   // Streamed answers are many small writes: without TCP_NODELAY, Nagle's algorithm and the
   // client's delayed ACK hold each one back by up to 40 ms on a kept-alive connection.
@@ -54,6 +53,10 @@ HttpServer::HttpServer(ServerContext ctx) : ctx_(ctx), srv_(std::make_unique<htt
   srv_->Get("/api/version", [](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, {{"version", "0.1.0"}});
   });
+  // Liveness: the HTTP front answers; no model is looked at or loaded.
+  srv_->Get("/health", [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"status", "ok"}});
+  });
   add_ollama_routes(*srv_, ctx_);
   add_admin_routes(*srv_, ctx_);
   add_embed_routes(*srv_, ctx_);
@@ -77,8 +80,25 @@ int HttpServer::bind(const std::string& host, int port) {
   return bound;
 }
 
-void HttpServer::listen() { srv_->listen_after_bind(); }
+void HttpServer::listen() {
+  srv_->listen_after_bind();
+  listen_ended_ = true;
+}
 
 void HttpServer::stop() { srv_->stop(); }
+
+void HttpServer::drain(std::chrono::milliseconds timeout, std::function<void()> before_workers_end) {
+  gate_->start_draining();
+  {
+    std::lock_guard lk(drain_plan_->mutex);
+    drain_plan_->deadline = std::chrono::steady_clock::now() + timeout;
+    drain_plan_->before_workers_end = std::move(before_workers_end);
+  }
+  // A signal right after start-up may come before listen() runs, when stop() would do nothing.
+  while (!srv_->is_running() && !listen_ended_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Closes the listening socket: new connections are refused, and kept-alive ones end after
+  // their current request. listen() then shuts the pool down, which drains (DrainingPool).
+  srv_->stop();
+}
 
 }  // namespace ebb::api

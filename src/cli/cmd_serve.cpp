@@ -13,6 +13,7 @@
 
 #include "api/server.h"
 #include "cli/commands.h"
+#include "cli/serve_safety.h"
 #include "common/config.h"
 #include "supervisor/device_probe.h"
 #include "supervisor/model_manager.h"
@@ -24,6 +25,7 @@ namespace {
 struct ServeArgs {
   std::string host, models, config, device_memory, headroom, kv_disk, runner_timeout;
   bool models_read_only = false;
+  SafetyArgs safety;
 };
 
 // "1", "true", "yes", "on" (any case) are true; unset or anything else false.
@@ -33,6 +35,17 @@ bool env_true(const char* name) {
   std::string s(v);
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s == "1" || s == "true" || s == "yes" || s == "on";
+}
+
+// Says which routes need the key, and warns when a non-loopback address serves without one.
+void log_access(const api::AccessPolicy& access, const std::string& host) {
+  if (!access.api_key.empty()) {
+    spdlog::info("API key required on {} routes", access.scope == ApiKeyScope::All ? "all" : "admin");
+    return;
+  }
+  const bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (!loopback)
+    spdlog::warn("listening on {} without an API key: anyone who reaches it can load, pull and delete models", host);
 }
 
 std::string self_exe() {
@@ -53,6 +66,7 @@ int serve(const ServeArgs& a) {
                                                    : cfg.server.models;
   if (models.empty())
     models = (std::filesystem::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".ebb" / "models").string();
+  const SafetySettings safety = resolve_safety_settings(a.safety, cfg.server);
 
   // Signals go to one thread only, which stops the server cleanly.
   sigset_t set;
@@ -119,19 +133,23 @@ int serve(const ServeArgs& a) {
   if (!residents.empty()) manager.start_residents(residents);
 
   const bool read_only = a.models_read_only || env_true("EBB_MODELS_READ_ONLY") || cfg.server.models_read_only;
-  api::HttpServer http({registry, manager, read_only, mc.exe});
+  api::HttpServer http({registry, manager, read_only, mc.exe}, safety.gate);
   int port = http.bind(hp.host, hp.port);
   spdlog::info("ebb listening on {}:{} (models: {})", hp.host, port, models);
+  log_access(safety.gate.access, hp.host);
   std::cout << "listening on " << hp.host << ":" << port << std::endl;
 
-  std::thread sig([&] {
+  std::thread sig([&, timeout = safety.shutdown_timeout] {
     int s = 0;
     sigwait(&set, &s);
-    spdlog::info("signal {}: shutting down", s);
-    // Runners first, while the HTTP threads live: a runner dies with the thread that spawned it
-    // (PR_SET_PDEATHSIG), and with --kv-disk it must save its slots before it goes.
-    manager.stop_all();
-    http.stop();
+    spdlog::info("signal {}: finishing running requests (up to {}), then shutting down", s, format_duration(timeout));
+    // The runners stop after the drain but while the HTTP threads live: a runner dies with the
+    // thread that spawned it (PR_SET_PDEATHSIG), and with --kv-disk it must save its slots first.
+    http.drain(timeout, [&] { manager.stop_all(); });
+    sigwait(&set, &s);
+    spdlog::warn("signal {} again: exiting now", s);
+    spdlog::shutdown();
+    ::_exit(128 + s);
   });
   sig.detach();
   http.listen();
@@ -158,6 +176,7 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("--runner-timeout", a->runner_timeout,
                   "kill a runner that makes no progress for this long with requests in flight, e.g. 60s; 0: never "
                   "(env EBB_RUNNER_TIMEOUT)");
+  add_safety_options(cmd, a->safety);
   cmd->callback([a] {
     try {
       std::exit(serve(*a));

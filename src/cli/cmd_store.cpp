@@ -95,6 +95,7 @@ std::string sha256_file(const fs::path& path) {
 // HEAD, then a streamed POST when the server lacks it (as `ollama create`).
 void upload_blob(const ClientAddress& address, const fs::path& file, const std::string& digest) {
   httplib::Client cli(address.origin());
+  authorize(cli);
   cli.set_read_timeout(3600, 0);
   const std::string path = address.path + "/api/blobs/" + digest;
   if (auto r = cli.Head(path.c_str()); r && r->status == 200) return;
@@ -260,6 +261,7 @@ void add_store_commands(CLI::App& root) {
       run_client([&] {
         const ClientAddress address = server_address(a->host);
         httplib::Client cli(address.origin());
+        authorize(cli);
         auto r = cli.Post((address.path + "/api/copy").c_str(),
                           json{{"source", a->source}, {"destination", a->destination}}.dump(), "application/json");
         if (!r) throw ConnectionError("could not connect to ebb at " + address.to_string());
@@ -281,6 +283,7 @@ void add_store_commands(CLI::App& root) {
       run_client([&] {
         const ClientAddress address = server_address(a->host);
         httplib::Client cli(address.origin());
+        authorize(cli);
         for (const auto& m : a->models) {
           auto r = cli.Delete((address.path + "/api/delete").c_str(), json{{"model", m}}.dump(), "application/json");
           if (!r) throw ConnectionError("could not connect to ebb at " + address.to_string());

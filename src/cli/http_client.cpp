@@ -17,8 +17,14 @@ void add_host_option(CLI::App* cmd, std::string& host) {
   cmd->add_option("--host", host, "server address: host:port, :port, http://host:port (env EBB_HOST, OLLAMA_HOST)");
 }
 
+void authorize(httplib::Client& client) {
+  const char* key = std::getenv("EBB_API_KEY");
+  if (key && *key) client.set_bearer_token_auth(key);
+}
+
 static httplib::Client client_for(const ClientAddress& address) {
   httplib::Client cli(address.origin());
+  authorize(cli);
   cli.set_connection_timeout(5, 0);
   cli.set_read_timeout(3600, 0);
   return cli;

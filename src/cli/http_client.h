@@ -13,6 +13,10 @@
 
 #include "common/client_address.h"
 
+namespace httplib {
+class Client;
+}  // namespace httplib
+
 namespace ebb::cli {
 
 // Runs a client command's body: errors print "Error: ..." and exit 1, as ollama's do.
@@ -60,6 +64,10 @@ class Cancellation {
 // The server address from --host, else EBB_HOST, else OLLAMA_HOST, else 127.0.0.1:11434
 // (common/client_address.h). Throws std::invalid_argument for a malformed one.
 ClientAddress server_address(const std::string& flag);
+
+// Sends `Authorization: Bearer $EBB_API_KEY` on the client's requests when that variable is set
+// (a server started with --api-key wants it).
+void authorize(httplib::Client& client);
 
 // Adds the --host option every client command takes.
 void add_host_option(CLI::App* cmd, std::string& host);

@@ -161,7 +161,9 @@ class ConfigReader {
 
   void read_server(const toml::node& node, ServerConfig& server) {
     const toml::table& t = table(node, "server");
-    check_keys(t, "server", {"host", "models", "models_read_only", "runner_timeout"});
+    check_keys(t, "server",
+               {"host", "models", "models_read_only", "runner_timeout", "api_key", "api_key_scope",
+                "metrics_require_key", "origins", "max_body", "shutdown_timeout"});
     if (const auto* n = t.get("host")) server.host = host_port(*n, "server.host");
     if (const auto* n = t.get("models")) {
       server.models = string(*n, "server.models");
@@ -175,6 +177,51 @@ class ConfigReader {
         fail(*n, "server.runner_timeout", e.what());
       }
     }
+    read_server_safety(t, server);
+  }
+
+  // The API's guards: key, CORS origins, body limit, shutdown drain.
+  void read_server_safety(const toml::table& t, ServerConfig& server) {
+    const auto checked = [&](const toml::node& n, std::string_view key, auto&& check) {
+      try {
+        return check();
+      } catch (const std::invalid_argument& e) {
+        fail(n, key, e.what());
+      }
+    };
+    if (const auto* n = t.get("api_key")) {
+      const std::string key = string(*n, "server.api_key");
+      server.api_key = checked(*n, "server.api_key", [&] { return checked_api_key(key); });
+    }
+    if (const auto* n = t.get("api_key_scope")) {
+      const std::string text = string(*n, "server.api_key_scope");
+      server.api_key_scope = checked(*n, "server.api_key_scope", [&] { return parse_api_key_scope(text); });
+    }
+    if (const auto* n = t.get("metrics_require_key"))
+      server.metrics_require_key = boolean(*n, "server.metrics_require_key");
+    if (const auto* n = t.get("origins")) server.origins = origins(*n, "server.origins");
+    if (const auto* n = t.get("max_body")) {
+      const uint64_t size = bytes(*n, "server.max_body");
+      server.max_body = checked(*n, "server.max_body", [&] { return checked_max_body(size); });
+    }
+    if (const auto* n = t.get("shutdown_timeout")) server.shutdown_timeout = duration(*n, "server.shutdown_timeout");
+  }
+
+  // A comma-separated string or an array of strings.
+  std::vector<std::string> origins(const toml::node& node, std::string_view key) {
+    try {
+      if (const auto* s = node.as_string()) return parse_origin_list(s->get());
+      if (const auto* a = node.as_array()) {
+        std::vector<std::string> out;
+        for (const auto& item : *a) out.push_back(checked_origin(string(item, key)));
+        return out;
+      }
+    } catch (const std::invalid_argument& e) {
+      fail(node, key, e.what());
+    }
+    fail(
+        node, key,
+        fmt::format("expected \"https://a.example,https://b.example\" or an array of origins, got {}", describe(node)));
   }
 
   void read_memory(const toml::node& node, MemoryConfig& memory) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/safety_settings.h"
 #include "common/units.h"
 
 namespace ebb {
@@ -57,6 +58,14 @@ struct ServerConfig {
   // A runner with requests in flight that sends nothing (no token, no finished batch) for this
   // long is killed and its requests fail. 0: never. Otherwise at least 1 s.
   std::chrono::milliseconds runner_timeout = std::chrono::seconds(60);
+  // Clients send `Authorization: Bearer <api_key>` ("" = no key) on the routes api_key_scope names.
+  std::string api_key;
+  ApiKeyScope api_key_scope = ApiKeyScope::All;
+  bool metrics_require_key = true;   // /metrics asks for the key too (when one is set)
+  std::vector<std::string> origins;  // CORS origins allowed besides the local defaults
+  uint64_t max_body = 64ull << 20;   // request bodies beyond this are a 413 (blob uploads excepted)
+  // On SIGTERM/SIGINT, running requests may finish for this long before runners are stopped.
+  std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(10);
 };
 
 // runner_timeout's rule: 0 or at least 1 s. Throws std::invalid_argument.

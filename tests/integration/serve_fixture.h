@@ -8,11 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -94,7 +96,10 @@ class Server {
       std::string log = "/tmp/ebb-test-serve-" + std::to_string(::getpid()) + ".log";
       int fd = ::open(log.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
       if (fd >= 0) ::dup2(fd, 2);
-      std::vector<std::string> args = {EBB_BIN, "serve", "--host", "127.0.0.1:0", "--models", models.string()};
+      std::vector<std::string> args = {EBB_BIN, "serve", "--models", models.string()};
+      // An ephemeral port on loopback, unless the test chooses the address itself.
+      if (std::find(extra_args.begin(), extra_args.end(), "--host") == extra_args.end())
+        args.insert(args.end(), {"--host", "127.0.0.1:0"});
       args.insert(args.end(), extra_args.begin(), extra_args.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -117,13 +122,21 @@ class Server {
   }
   ~Server() { stop(); }
   void stop() {
-    if (pid_ > 0) {
+    if (pid_ > 0 && !exit_status_) {
       ::kill(pid_, SIGTERM);
       int st;
       ::waitpid(pid_, &st, 0);
-      pid_ = -1;
     }
+    pid_ = -1;
     if (out_) std::fclose(out_), out_ = nullptr;
+  }
+  // The server's wait status once it has exited (reaped then), else nullopt; never blocks.
+  std::optional<int> exit_status() {
+    if (!exit_status_ && pid_ > 0) {
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) exit_status_ = st;
+    }
+    return exit_status_;
   }
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
@@ -182,6 +195,7 @@ class Server {
 
  private:
   pid_t pid_ = -1;
+  std::optional<int> exit_status_;
   int port_ = -1;
   FILE* out_ = nullptr;
 };
